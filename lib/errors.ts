@@ -59,3 +59,53 @@ export class ConfigError extends ProxyBreakerError {
     this.path = path;
   }
 }
+
+/**
+ * The upstream target failed this request; `type` is the RFC 9209 error type the proxy answered
+ * with (`connection_refused`, `http_response_timeout`, ...), `cause` the original error if any.
+ */
+export class UpstreamError extends ProxyBreakerError {
+  readonly target: string;
+  readonly type: string;
+
+  constructor(code: string, type: string, target: string, message: string, cause?: unknown) {
+    super(code, message, cause === undefined ? undefined : { cause });
+    this.target = target;
+    this.type = type;
+  }
+}
+
+/** Could not connect, or the connection died before a response (`ERR_UPSTREAM_CONNECTION`). */
+export class UpstreamConnectionError extends UpstreamError {
+  constructor(type: string, target: string, cause: unknown) {
+    const reason = (cause as { code?: string } | undefined)?.code ?? (cause as Error | undefined)?.message ?? type;
+    super('ERR_UPSTREAM_CONNECTION', type, target, `${target}: ${reason}`, cause);
+  }
+}
+
+/** No response headers within the call timeout (`ERR_UPSTREAM_TIMEOUT`). */
+export class UpstreamTimeoutError extends UpstreamError {
+  readonly timeoutMs: number;
+
+  constructor(target: string, timeoutMs: number) {
+    super('ERR_UPSTREAM_TIMEOUT', 'http_response_timeout', target, `${target}: no response headers within ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The upstream answered with a status counted as failure (`ERR_UPSTREAM_STATUS`); the answer was relayed. */
+export class UpstreamStatusError extends UpstreamError {
+  readonly status: number;
+
+  constructor(target: string, status: number) {
+    super('ERR_UPSTREAM_STATUS', 'http_response_status', target, `${target}: answered ${status}`);
+    this.status = status;
+  }
+}
+
+/** The response broke after its headers: the body ended early or was malformed (`ERR_UPSTREAM_RESPONSE`). */
+export class UpstreamResponseError extends UpstreamError {
+  constructor(target: string, cause?: unknown) {
+    super('ERR_UPSTREAM_RESPONSE', 'http_response_incomplete', target, `${target}: response body incomplete`, cause);
+  }
+}

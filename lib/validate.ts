@@ -42,7 +42,8 @@ export function validateNumber(value: unknown, name: string, rule: NumberRule = 
 }
 
 function boundsText(min: number, max: number): string {
-  if (max !== Infinity) return ` between ${min} and ${max}`;
+  // Number.MIN_VALUE stands for "greater than 0"; printing it would read "between 5e-324 and 100".
+  if (max !== Infinity) return min === Number.MIN_VALUE ? ` > 0 and <= ${max}` : ` between ${min} and ${max}`;
   if (min === Number.MIN_VALUE) return ' > 0';
   return min === -Infinity ? '' : ` >= ${min}`;
 }
@@ -76,6 +77,11 @@ export function rejectUnknownKeys(options: object, known: readonly string[], whe
       throw invalid(TypeError, `Unknown option \`${key}\` in ${where} (known: ${known.join(', ')})`);
     }
   }
+}
+
+export function validateArray(value: unknown, name: string): unknown[] {
+  if (!Array.isArray(value)) throw invalid(TypeError, `Expected \`${name}\` to be an array, got ${describe(value)}`);
+  return value;
 }
 
 export function validateObject(value: unknown, name: string): Record<string, unknown> {

@@ -4,6 +4,7 @@ import { DeadlineQueue, monotonicClock, type Clock, type DeadlineEntry } from '.
 import {
   describe,
   rejectUnknownKeys,
+  validateArray,
   validateFunction,
   validateNumber,
   validateObject,
@@ -278,8 +279,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
     const { failureRate, window, minRequests } = this.options;
     if (failureRate !== undefined) rules.push(new FailureRate({ percentage: failureRate, window, minRequests }));
     if (options.rules !== undefined) {
-      if (!Array.isArray(options.rules)) throw new TypeError(`Expected \`rules\` to be an array, got ${describe(options.rules)}`);
-      rules.push(...options.rules);
+      validateArray(options.rules, 'rules').forEach((rule, i) => rules.push(validateRule(rule, `rules[${i}]`)));
     }
     this.#rules = rules;
     this.#timedRules = rules.some((rule) => rule.timed);
@@ -328,6 +328,8 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
    * a parameter; `fn` that ignores it (`() => fetchThing()`) pays nothing for it.
    */
   call<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>): Promise<Awaited<T>> {
+    // Checked before admit(): a bad argument must not take a probe permit it never gives back.
+    validateFunction(fn, 'fn');
     const ticket = this.admit();
     if (ticket === undefined) return Promise.reject(this.#openError());
     const controller = fn.length > 0 ? new AbortController() : undefined;
@@ -348,22 +350,26 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
     return new Promise<Awaited<T>>((resolve, reject) => {
       const pending = new PendingCall<Awaited<T>>(ticket, controller, resolve, reject);
       this.#deadlines?.add(pending);
-      thenable.then(
-        (value) => {
+      const onRejected = (error: unknown): void => {
+        if (pending.done) return;
+        pending.done = true;
+        this.#deadlines?.remove(pending);
+        this.#settleError(ticket, error);
+        reject(error);
+      };
+      try {
+        thenable.then((value) => {
           if (pending.done) return; // timed out already: a late result counts for nothing
           pending.done = true;
           this.#deadlines?.remove(pending);
           ticket.success();
           resolve(value as Awaited<T>);
-        },
-        (error: unknown) => {
-          if (pending.done) return;
-          pending.done = true;
-          this.#deadlines?.remove(pending);
-          this.#settleError(ticket, error);
-          reject(error);
-        },
-      );
+        }, onRejected);
+      } catch (error) {
+        // A thenable whose then() throws has failed now; left alone, its ticket would stay
+        // unsettled until the call timeout, or for ever with `callTimeout: Infinity`.
+        onRejected(error);
+      }
     });
   }
 
@@ -390,6 +396,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
     this.forceClose();
     this.#counts.successes = this.#counts.failures = this.#counts.rejections = this.#counts.timeouts = 0;
     this.#lastError = undefined;
+    this.#openedAtWall = null;
   }
 
   snapshot(): BreakerSnapshot {
@@ -421,10 +428,10 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
       if (this.listenerCount('success') > 0) this.emit('success');
       if (ticket.probe) return this.#close();
       this.#failures = 0;
-      if (this.#timedRules) {
-        const now = this.#clock();
-        for (const rule of this.#rules) rule.success(now);
-      }
+      // Every rule hears of every success (a count-based custom rule needs it); only the clock
+      // read is skipped when no rule is timed.
+      const now = this.#timedRules ? this.#clock() : 0;
+      for (const rule of this.#rules) rule.success(now);
       return;
     }
     this.#counts.failures++;
@@ -506,6 +513,19 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
     const event: StateChangeEvent = error === undefined ? { from, to, failures } : { from, to, failures, error };
     this.emit('stateChange', event);
   }
+}
+
+/** A rule is called on the hot path, inside promise callbacks: a broken one must fail here, not there. */
+function validateRule(rule: unknown, name: string): TripRule {
+  const candidate = validateObject(rule, name);
+  for (const method of ['success', 'failure', 'reset'] as const) {
+    if (typeof candidate[method] !== 'function') {
+      throw Object.assign(new TypeError(`Expected \`${name}\` to be a trip rule with a \`${method}()\` method, got ${describe(rule)}`), {
+        code: 'ERR_INVALID_OPTION',
+      });
+    }
+  }
+  return rule as TripRule;
 }
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {

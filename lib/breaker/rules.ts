@@ -1,3 +1,5 @@
+import { validateNumber, validateObject } from '../validate.js';
+
 /**
  * Trip rules: when does a CLOSED circuit open? Each rule is a small strategy; the state machine in
  * `breaker.ts` is written once and asks its rules after every failure. Rules see only completed
@@ -26,7 +28,7 @@ export class ConsecutiveFailures implements TripRule {
   readonly threshold: number;
 
   constructor(threshold: number) {
-    this.threshold = threshold;
+    this.threshold = validateNumber(threshold, 'threshold', { min: 1, integer: true, infinite: true });
   }
 
   success(): void {}
@@ -70,10 +72,12 @@ export class FailureRate implements TripRule {
   readonly #failures: Uint32Array;
 
   constructor(options: FailureRateOptions) {
-    this.percentage = options.percentage;
-    this.minRequests = options.minRequests;
-    this.window = options.window;
-    const buckets = options.buckets ?? 10;
+    // The class is public: bad values would otherwise surface as NaN buckets or a typed-array RangeError.
+    validateObject(options, 'FailureRate options');
+    this.percentage = validateNumber(options.percentage, 'percentage', { min: Number.MIN_VALUE, max: 100 });
+    this.minRequests = validateNumber(options.minRequests, 'minRequests', { min: 1, integer: true });
+    this.window = validateNumber(options.window, 'window', { min: Number.MIN_VALUE });
+    const buckets = validateNumber(options.buckets ?? 10, 'buckets', { min: 1, integer: true });
     this.#bucketSize = options.window / buckets;
     this.#slice = new Float64Array(buckets).fill(-1);
     this.#successes = new Uint32Array(buckets);

@@ -1,0 +1,90 @@
+/**
+ * Every response the proxy makes itself: a short JSON body, and an RFC 9209 `Proxy-Status` field
+ * naming the error type, so a client (or an operator reading logs) can tell a proxy-made 502 from
+ * the upstream's own. Bodies and header lists are built once per (status, error, target) and
+ * reused: the 503 of an open circuit is the hot path of an outage.
+ */
+import type { ServerResponse } from 'node:http';
+
+/** Error types from the RFC 9209 registry (plus `destination_not_found` etc. used as there). */
+export type ProxyErrorType =
+  | 'destination_not_found'
+  | 'destination_unavailable'
+  | 'dns_error'
+  | 'dns_timeout'
+  | 'destination_ip_unroutable'
+  | 'connection_refused'
+  | 'connection_terminated'
+  | 'connection_timeout'
+  | 'connection_limit_reached'
+  | 'tls_protocol_error'
+  | 'tls_certificate_error'
+  | 'http_request_error'
+  | 'http_request_denied'
+  | 'http_response_incomplete'
+  | 'http_response_header_section_size'
+  | 'http_response_timeout'
+  | 'http_protocol_error'
+  | 'proxy_internal_error'
+  | 'proxy_loop_detected';
+
+export const PROXY_NAME = 'proxy-breaker';
+
+interface Prepared {
+  body: Buffer;
+  headers: string[];
+}
+
+const prepared = new Map<string, Prepared>();
+/** The cache is keyed by target too; bound it so a config reload loop cannot grow it forever. */
+const MAX_PREPARED = 4096;
+
+function prepare(status: number, error: ProxyErrorType, target: string): Prepared {
+  const key = `${status} ${error} ${target}`;
+  let entry = prepared.get(key);
+  if (entry === undefined) {
+    const body = Buffer.from(`${JSON.stringify(target === '' ? { error } : { error, target })}\n`);
+    entry = {
+      body,
+      headers: [
+        'Content-Type', 'application/json',
+        'Content-Length', String(body.length),
+        'Cache-Control', 'no-store',
+        'Proxy-Status', `${PROXY_NAME}; error=${error}`,
+      ],
+    };
+    if (prepared.size >= MAX_PREPARED) prepared.clear();
+    prepared.set(key, entry);
+  }
+  return entry;
+}
+
+/**
+ * Answers the request with a proxy-made error. `retryAfterMs` adds `Retry-After` in whole seconds,
+ * at least 1 (RFC 9110 10.2.3 has no sub-second form, and 0 would invite an immediate retry).
+ * `extra` adds header pairs (e.g. `Allow` on a 405).
+ */
+export function sendAnswer(
+  res: ServerResponse,
+  status: number,
+  error: ProxyErrorType,
+  target = '',
+  retryAfterMs?: number,
+  extra?: readonly string[],
+): void {
+  if (res.headersSent) {
+    // Too late for an answer: the client has a status line already. Cut the connection so it
+    // can tell the body is incomplete, rather than end it as if the body were whole.
+    res.destroy();
+    return;
+  }
+  const { body, headers } = prepare(status, error, target);
+  let fields = headers;
+  if (retryAfterMs !== undefined || extra !== undefined) {
+    fields = headers.slice();
+    if (retryAfterMs !== undefined) fields.push('Retry-After', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+    if (extra !== undefined) fields.push(...extra);
+  }
+  res.writeHead(status, fields);
+  res.end(body);
+}

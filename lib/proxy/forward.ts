@@ -1,0 +1,317 @@
+/**
+ * One client request and its upstream exchange(s): send, stream both ways, decide the outcome,
+ * report it to the target's breaker exactly once, and answer for the proxy when the upstream
+ * could not.
+ *
+ * Hot path: the listeners are shared functions that find their exchange through a symbol on the
+ * emitter, not closures made per request; the response-header timeout is an entry in the route's
+ * deadline queue, not a timer per request.
+ */
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestOptions } from 'node:https';
+import type { Socket } from 'node:net';
+import type { Ticket } from '../breaker/breaker.js';
+import type { DeadlineEntry } from '../deadlines.js';
+import {
+  UpstreamConnectionError,
+  UpstreamError,
+  UpstreamResponseError,
+  UpstreamStatusError,
+  UpstreamTimeoutError,
+  withoutStack,
+} from '../errors.js';
+import { sendAnswer, type ProxyErrorType } from './answers.js';
+import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
+import type { Admission, Route } from './routes.js';
+import type { Outcome, Target } from './target.js';
+
+/** What an exchange needs from the proxy that owns it. */
+export interface ExchangeOwner {
+  readonly preserveHost: boolean;
+  /** Retries running now, for the retry budget. */
+  retriesInFlight: number;
+  /** Exchanges running now. */
+  inFlight: number;
+  readonly retryBudgetPercent: number;
+  readonly retryBudgetMin: number;
+  exchangeFailed(exchange: Exchange, error: UpstreamError): void;
+  exchangeDone(exchange: Exchange, outcome: Outcome): void;
+}
+
+const kExchange = Symbol('proxy-breaker.exchange');
+type Tagged<T> = T & { [kExchange]: Exchange };
+
+/** Methods a failover retry may repeat (RFC 9110 9.2.2: idempotent). */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/** Connection errors that happen before a target could have read any of the request. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+export class Exchange implements DeadlineEntry {
+  deadlinePrev: DeadlineEntry | undefined = undefined;
+  deadlineNext: DeadlineEntry | undefined = undefined;
+  deadlineAt = 0;
+
+  readonly owner: ExchangeOwner;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly route: Route;
+  /** Path and query sent upstream. */
+  readonly path: string;
+  readonly startedAt: number;
+  readonly hasBody: boolean;
+  target!: Target;
+  ticket!: Ticket;
+  upstreamReq: ClientRequest | undefined = undefined;
+  upstreamRes: IncomingMessage | undefined = undefined;
+  /** Attempts made so far; more than one after a failover retry. */
+  attempts = 0;
+  status = 0;
+  outcome: Outcome | undefined = undefined;
+  #failureStatus = false;
+  /** This exchange holds one of the proxy's retry-budget slots. */
+  #retrying = false;
+
+  constructor(owner: ExchangeOwner, req: IncomingMessage, res: ServerResponse, route: Route, path: string, hasBody: boolean) {
+    this.owner = owner;
+    this.req = req;
+    this.res = res;
+    this.route = route;
+    this.path = path;
+    this.hasBody = hasBody;
+    this.startedAt = performance.now();
+    (res as Tagged<ServerResponse>)[kExchange] = this;
+    res.once('close', onClientClose);
+    owner.inFlight++;
+  }
+
+  /** Sends the request to the admitted target. */
+  send({ target, ticket }: Admission): void {
+    this.target = target;
+    this.ticket = ticket;
+    this.attempts++;
+    target.inFlight++;
+    const req = this.req;
+    const socket = req.socket as Socket & { encrypted?: boolean };
+    const options: RequestOptions = {
+      agent: target.agent,
+      host: target.hostname,
+      port: target.port,
+      servername: target.https ? target.url.hostname : undefined,
+      method: req.method,
+      path: this.path,
+      setHost: false,
+      headers: forwardRequestHeaders(req, {
+        targetHost: target.hostHeader,
+        preserveHost: this.owner.preserveHost,
+        proto: socket.encrypted === true ? 'https' : 'http',
+        clientAddress: socket.remoteAddress ?? '',
+        upgrade: false,
+      }),
+    };
+    const upstream = target.request(options) as Tagged<ClientRequest>;
+    upstream[kExchange] = this;
+    this.upstreamReq = upstream;
+    upstream.on('response', onUpstreamResponse);
+    upstream.on('error', onUpstreamError);
+    this.route.deadlines.add(this);
+    if (this.hasBody) req.pipe(upstream);
+    else upstream.end();
+  }
+
+  /** Response headers arrived in time. */
+  response(upstreamRes: IncomingMessage): void {
+    this.route.deadlines.remove(this);
+    const status = upstreamRes.statusCode ?? 502;
+    this.status = status;
+    this.upstreamRes = upstreamRes;
+    (upstreamRes as Tagged<IncomingMessage>)[kExchange] = this;
+    if (this.route.config.failureStatus.has(status)) {
+      // Counted now; the body is still relayed unchanged, it is the upstream's own answer.
+      this.#failureStatus = true;
+      this.ticket.failure(withoutStack(() => new UpstreamStatusError(this.target.origin, status)));
+    }
+    const res = this.res;
+    if (res.destroyed) {
+      upstreamRes.destroy();
+      return;
+    }
+    res.writeHead(status, upstreamRes.statusMessage, forwardResponseHeaders(upstreamRes.rawHeaders));
+    upstreamRes.on('end', onUpstreamEnd);
+    upstreamRes.on('close', onUpstreamClose);
+    upstreamRes.pipe(res);
+  }
+
+  /** The upstream request failed: before a response (answer for it) or during the body (cut the client off). */
+  upstreamError(error: Error): void {
+    if (this.outcome !== undefined) return;
+    this.route.deadlines.remove(this);
+    if (this.upstreamRes !== undefined) return this.#brokenBody(error);
+    const { type, status } = classify(error);
+    const failure = withoutStack(() => new UpstreamConnectionError(type, this.target.origin, error));
+    this.ticket.failure(failure);
+    this.owner.exchangeFailed(this, failure);
+    if (this.#retry(error)) return;
+    this.#answer(status, type, 'error');
+  }
+
+  /** The route's call timeout passed with no response headers. */
+  expire(): void {
+    if (this.outcome !== undefined) return;
+    const failure = withoutStack(() => new UpstreamTimeoutError(this.target.origin, this.route.config.timeout));
+    this.ticket.failure(failure);
+    this.owner.exchangeFailed(this, failure);
+    this.#answer(504, 'http_response_timeout', 'timeout');
+  }
+
+  /** The upstream body ended completely. */
+  upstreamEnd(upstreamRes: IncomingMessage): void {
+    if (this.outcome !== undefined) return;
+    // Response trailers pass through; add them before pipe() ends the response.
+    if (upstreamRes.rawTrailers.length > 0) this.res.addTrailers(pairs(upstreamRes.rawTrailers));
+    if (!this.#failureStatus) this.ticket.success();
+    this.#finish(this.#failureStatus ? 'failure_status' : 'success');
+  }
+
+  /** The upstream response closed; if it had not ended, the upstream died mid-body. */
+  upstreamClose(upstreamRes: IncomingMessage): void {
+    if (this.outcome !== undefined || upstreamRes.complete) return;
+    this.#brokenBody(undefined);
+  }
+
+  /** The client's response closed. Before it finished, the client went away: abort upstream. */
+  clientClose(): void {
+    this.route.deadlines.remove(this);
+    if (this.outcome === undefined) {
+      // A client that leaves says nothing about the target: give the ticket back uncharged.
+      this.ticket?.release();
+      this.#finish('aborted');
+    }
+    this.#abortUpstream();
+  }
+
+  #brokenBody(cause: unknown): void {
+    const failure = withoutStack(() => new UpstreamResponseError(this.target.origin, cause));
+    if (!this.#failureStatus) this.ticket.failure(failure);
+    this.owner.exchangeFailed(this, failure);
+    this.#finish('error');
+    // Headers are out: destroy the client connection so it can tell the body is incomplete.
+    this.res.destroy();
+    this.#abortUpstream();
+  }
+
+  /**
+   * Failover: repeat the request on another target when no target could have processed it (it
+   * was refused or never sent, or a reused keep-alive socket was reset before any response byte),
+   * the method is idempotent, there was no body to replay, and the retry budget allows it.
+   */
+  #retry(error: Error & { code?: string }): boolean {
+    if (this.attempts > this.route.config.retries || this.hasBody || !IDEMPOTENT.has(this.req.method!)) return false;
+    const reusedReset = error.code === 'ECONNRESET' && this.upstreamReq?.reusedSocket === true;
+    if (!NOT_SENT.has(error.code ?? '') && !reusedReset) return false;
+    const owner = this.owner;
+    const budget = Math.max(owner.retryBudgetMin, (owner.inFlight * owner.retryBudgetPercent) / 100);
+    if (owner.retriesInFlight >= budget) return false;
+    const failed = this.target;
+    const next = this.route.pick(failed);
+    if (next === undefined) return false;
+    failed.inFlight--;
+    failed.record('error');
+    this.#detachUpstream();
+    owner.retriesInFlight++;
+    this.#retrying = true;
+    this.send(next);
+    return true;
+  }
+
+  #answer(status: number, type: ProxyErrorType, outcome: Outcome): void {
+    this.#finish(outcome);
+    this.#abortUpstream();
+    sendAnswer(this.res, status, type, this.target.origin);
+  }
+
+  #finish(outcome: Outcome): void {
+    if (this.outcome !== undefined) return;
+    this.outcome = outcome;
+    const target = this.target;
+    target.inFlight--;
+    target.record(outcome);
+    if (outcome !== 'aborted') target.latency.observe((performance.now() - this.startedAt) / 1000);
+    this.owner.inFlight--;
+    if (this.#retrying) this.owner.retriesInFlight--;
+    this.owner.exchangeDone(this, outcome);
+  }
+
+  #detachUpstream(): void {
+    const upstream = this.upstreamReq;
+    if (upstream === undefined) return;
+    this.req.unpipe(upstream);
+    upstream.removeListener('response', onUpstreamResponse);
+    upstream.destroy();
+    this.upstreamReq = undefined;
+  }
+
+  #abortUpstream(): void {
+    const upstream = this.upstreamReq;
+    if (upstream !== undefined && !upstream.destroyed && !(this.upstreamRes?.complete ?? false)) {
+      this.req.unpipe(upstream);
+      upstream.destroy();
+    }
+    const upstreamRes = this.upstreamRes;
+    if (upstreamRes !== undefined && !upstreamRes.complete) upstreamRes.destroy();
+  }
+}
+
+function onUpstreamResponse(this: Tagged<ClientRequest>, upstreamRes: IncomingMessage): void {
+  this[kExchange].response(upstreamRes);
+}
+
+function onUpstreamError(this: Tagged<ClientRequest>, error: Error): void {
+  const exchange = this[kExchange];
+  // Errors of an attempt that was abandoned (retried elsewhere, timed out) are expected.
+  if (exchange.upstreamReq !== this) return;
+  exchange.upstreamError(error);
+}
+
+function onUpstreamEnd(this: Tagged<IncomingMessage>): void {
+  this[kExchange].upstreamEnd(this);
+}
+
+function onUpstreamClose(this: Tagged<IncomingMessage>): void {
+  this[kExchange].upstreamClose(this);
+}
+
+function onClientClose(this: Tagged<ServerResponse>): void {
+  const exchange = this[kExchange];
+  if (!this.writableFinished) exchange.clientClose();
+}
+
+function pairs(raw: readonly string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < raw.length; i += 2) out.push([raw[i]!, raw[i + 1]!]);
+  return out;
+}
+
+/** Maps an upstream connection error to the status and RFC 9209 error type the client gets. */
+export function classify(error: Error & { code?: string }): { status: number; type: ProxyErrorType } {
+  const code = error.code ?? '';
+  switch (code) {
+    case 'ECONNREFUSED':
+      return { status: 502, type: 'connection_refused' };
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NONAME':
+      return { status: 502, type: 'dns_error' };
+    case 'ETIMEDOUT':
+      return { status: 504, type: 'connection_timeout' };
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return { status: 502, type: 'destination_ip_unroutable' };
+    case 'HPE_HEADER_OVERFLOW':
+      return { status: 502, type: 'http_response_header_section_size' };
+  }
+  if (code.startsWith('HPE_')) return { status: 502, type: 'http_protocol_error' };
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS_CERT/.test(code)) return { status: 502, type: 'tls_certificate_error' };
+  if (code.startsWith('ERR_SSL') || code === 'EPROTO' || code.startsWith('ERR_TLS')) return { status: 502, type: 'tls_protocol_error' };
+  return { status: 502, type: 'connection_terminated' };
+}

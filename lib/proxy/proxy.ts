@@ -1,0 +1,331 @@
+/**
+ * createProxy(): the wiring. A request goes handler -> routes.match -> route.pick (breaker
+ * admission per target) -> Exchange (forward.ts) -> outcome back to the target's breaker.
+ */
+import { EventEmitter } from 'node:events';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { CircuitState } from '../breaker/breaker.js';
+import type { UpstreamError } from '../errors.js';
+import { sendAnswer, type ProxyErrorType } from './answers.js';
+import { Exchange, type ExchangeOwner } from './forward.js';
+import { hasBody, isLoop } from './headers.js';
+import { resolveProxyOptions, type ProxyConfig, type ProxyOptions } from './options.js';
+import { normalizeRequestTarget } from './path.js';
+import { RouteTable, type Route } from './routes.js';
+import { TargetRegistry, type Outcome, type Target, type TargetSnapshot } from './target.js';
+import { answerSocket, Tunnel } from './upgrade.js';
+
+export interface StateChangeInfo {
+  /** The target's origin. */
+  target: string;
+  from: CircuitState;
+  to: CircuitState;
+  failures: number;
+  /** The failure that caused the change, if one did. */
+  error?: unknown;
+}
+
+export interface ProxyErrorInfo {
+  target: string;
+  route: string;
+  error: UpstreamError;
+  req: IncomingMessage;
+}
+
+export interface RejectInfo {
+  route: string;
+  /** `open`: every target's circuit refused; `limited`: every target was at its concurrency limit. */
+  reason: 'open' | 'limited';
+  retryAfterMs: number;
+  req: IncomingMessage;
+}
+
+export interface ResponseInfo {
+  req: IncomingMessage;
+  route: string;
+  target: string;
+  /** Status sent to the client (the upstream's, or the proxy's own answer). */
+  status: number;
+  outcome: Outcome;
+  durationMs: number;
+  /** Failover retries made for this request. */
+  retries: number;
+  /** The target's circuit state after the outcome. */
+  state: CircuitState;
+}
+
+export interface ProxyEvents {
+  /** A bug inside the proxy (it answered 500); without a listener it becomes a process warning. */
+  error: [unknown];
+  stateChange: [StateChangeInfo];
+  proxyError: [ProxyErrorInfo];
+  reject: [RejectInfo];
+  response: [ResponseInfo];
+}
+
+export interface RouteSnapshot {
+  match: string;
+  stripPrefix: boolean;
+  timeout: number;
+  failureStatus: string;
+  targets: string[];
+}
+
+export interface ProxySnapshot {
+  routes: RouteSnapshot[];
+  targets: TargetSnapshot[];
+}
+
+export interface ListenOptions {
+  port?: number;
+  host?: string;
+}
+
+type IncomingMessage = http.IncomingMessage;
+
+/** A request refused before routing; one shared instance per reason. */
+class RequestRefusal {
+  constructor(
+    readonly status: number,
+    readonly error: ProxyErrorType,
+    readonly extra?: string[],
+  ) {}
+}
+const REFUSE_CONNECT = new RequestRefusal(405, 'http_request_denied', ['Allow', 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS']);
+const REFUSE_LOOP = new RequestRefusal(508, 'proxy_loop_detected');
+const REFUSE_BAD_TARGET = new RequestRefusal(400, 'http_request_error');
+const REFUSE_NO_ROUTE = new RequestRefusal(404, 'destination_not_found');
+type ServerResponse = http.ServerResponse;
+
+/** Node's server limits, set where `listen()` makes the server; documented in the README. */
+export const SERVER_LIMITS = {
+  /** Whole request head must arrive within this (slowloris). */
+  headersTimeout: 10_000,
+  /** Whole request, body included, must arrive within this (slow POST). 0 would turn it off. */
+  requestTimeout: 300_000,
+  /** Idle keep-alive connections are closed after this. */
+  keepAliveTimeout: 5_000,
+  /** Request head size limit (Node's default 16 KiB); larger heads get 431. */
+  maxHeaderSize: 16 * 1024,
+  /** Requests served per keep-alive connection before it is closed (0 = unlimited). */
+  maxRequestsPerSocket: 0,
+} as const;
+
+export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
+  readonly registry = new TargetRegistry();
+  config: ProxyConfig;
+  routes: RouteTable;
+  server: http.Server | undefined;
+  inFlight = 0;
+  retriesInFlight = 0;
+  readonly #observed = new WeakSet<Target>();
+  #draining = false;
+
+  constructor(options: ProxyOptions) {
+    super();
+    this.config = resolveProxyOptions(options);
+    this.routes = RouteTable.build(this.config, this.registry);
+    this.#observeTargets();
+  }
+
+  get preserveHost(): boolean {
+    return this.config.preserveHost;
+  }
+
+  get retryBudgetPercent(): number {
+    return this.config.retryBudgetPercent;
+  }
+
+  get retryBudgetMin(): number {
+    return this.config.retryBudgetMin;
+  }
+
+  /** `(req, res)` for `http.createServer`, and `(req, res, next)` for express/connect. */
+  readonly handler = (req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      this.#handle(req, res);
+    } catch (error) {
+      // A bug here must cost one request, not the process.
+      this.#internalError(res, error);
+    }
+  };
+
+  /** The `upgrade` listener: `server.on('upgrade', proxy.upgrade)`. */
+  readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    try {
+      this.#handleUpgrade(req, socket, head);
+    } catch {
+      answerSocket(socket, 500, 'proxy_internal_error');
+    }
+  };
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    if (this.#draining) res.shouldKeepAlive = false;
+    const found = this.#resolve(req);
+    if (found instanceof RequestRefusal) return sendAnswer(res, found.status, found.error, '', undefined, found.extra);
+    const { route, path } = found;
+    const admission = route.pick();
+    if (admission === undefined) return this.#refuse(route, req, res);
+    new Exchange(this, req, res, route, path, hasBody(req)).send(admission);
+  }
+
+  /** Checks what every request must pass and finds its route and the path to forward. */
+  #resolve(req: IncomingMessage): { route: Route; path: string } | RequestRefusal {
+    // A forward proxy tunnels with CONNECT; this is a reverse proxy and goes to its targets only.
+    if (req.method === 'CONNECT') return REFUSE_CONNECT;
+    if (isLoop(req.rawHeaders)) return REFUSE_LOOP;
+    const target = normalizeRequestTarget(req.url ?? '');
+    if (target === undefined) return REFUSE_BAD_TARGET;
+    const route = this.routes.match(req.headers.host ?? '', target.path);
+    if (route === undefined) return REFUSE_NO_ROUTE;
+    return { route, path: route.forwardPath(target.path) + target.query };
+  }
+
+  #refuse(route: Route, req: IncomingMessage, res: ServerResponse): void {
+    const reason = route.refusal();
+    const retryAfterMs = route.retryAfter();
+    if (this.listenerCount('reject') > 0) this.emit('reject', { route: route.name, reason, retryAfterMs, req });
+    const name = route.targets.length === 1 ? route.targets[0]!.origin : route.name;
+    if (this.listenerCount('response') > 0) {
+      const target = route.targets[0]!;
+      this.emit('response', {
+        req, route: route.name, target: name, status: 503, outcome: reason === 'limited' ? 'limited' : 'rejected',
+        durationMs: 0, retries: 0, state: target.breaker.state,
+      });
+    }
+    for (const target of route.targets) target.record(target.lastRefusal === 'limited' ? 'limited' : 'rejected');
+    if (reason === 'limited') sendAnswer(res, 503, 'connection_limit_reached', name);
+    else sendAnswer(res, 503, 'destination_unavailable', name, retryAfterMs);
+  }
+
+  #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const found = this.#resolve(req);
+    if (found instanceof RequestRefusal) return answerSocket(socket, found.status, found.error);
+    const { route, path } = found;
+    const admission = route.pick();
+    if (admission === undefined) {
+      const name = route.targets.length === 1 ? route.targets[0]!.origin : route.name;
+      return answerSocket(socket, 503, route.refusal() === 'limited' ? 'connection_limit_reached' : 'destination_unavailable', name, route.retryAfter());
+    }
+    new Tunnel(this, req, socket, head, route, admission).open(path);
+  }
+
+  #internalError(res: ServerResponse, error: unknown): void {
+    // Never throw from here: an 'error' event without a listener would take the process down.
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+    else process.emitWarning(error instanceof Error ? error : String(error), 'ProxyBreakerInternalError');
+    sendAnswer(res, 500, 'proxy_internal_error');
+  }
+
+  exchangeFailed(exchange: { req: IncomingMessage; route: Route }, error: UpstreamError): void {
+    if (this.listenerCount('proxyError') > 0) {
+      this.emit('proxyError', { target: error.target, route: exchange.route.name, error, req: exchange.req });
+    }
+  }
+
+  exchangeDone(exchange: Exchange, outcome: Outcome): void {
+    if (this.listenerCount('response') === 0) return;
+    const status = exchange.res.headersSent ? exchange.res.statusCode : outcome === 'timeout' ? 504 : 502;
+    this.emit('response', {
+      req: exchange.req,
+      route: exchange.route.name,
+      target: exchange.target.origin,
+      status,
+      outcome,
+      durationMs: performance.now() - exchange.startedAt,
+      retries: exchange.attempts - 1,
+      state: exchange.target.breaker.state,
+    });
+  }
+
+  /** Re-emits every target's breaker transitions as the proxy's `stateChange`, once per target. */
+  #observeTargets(): void {
+    for (const target of this.registry.values()) {
+      if (this.#observed.has(target)) continue;
+      this.#observed.add(target);
+      target.breaker.on('stateChange', ({ from, to, failures, error }) => {
+        const info: StateChangeInfo = error === undefined ? { target: target.origin, from, to, failures } : { target: target.origin, from, to, failures, error };
+        this.emit('stateChange', info);
+      });
+    }
+  }
+
+  snapshot(): ProxySnapshot {
+    return {
+      routes: this.routes.routes.map((route) => ({
+        match: route.config.match,
+        stripPrefix: route.config.stripPrefix,
+        timeout: route.config.timeout,
+        failureStatus: route.config.failureStatus.text,
+        targets: route.targets.map((target) => target.origin),
+      })),
+      targets: [...this.registry.values()].map((target) => target.snapshot()),
+    };
+  }
+
+  /** Starts a server for this proxy; resolves to the bound address. */
+  listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
+    if (this.server !== undefined) return Promise.reject(new Error('listen() was called already'));
+    const server = http.createServer({
+      headersTimeout: SERVER_LIMITS.headersTimeout,
+      requestTimeout: SERVER_LIMITS.requestTimeout,
+      keepAliveTimeout: SERVER_LIMITS.keepAliveTimeout,
+      maxHeaderSize: SERVER_LIMITS.maxHeaderSize,
+    }, this.handler);
+    server.maxRequestsPerSocket = SERVER_LIMITS.maxRequestsPerSocket;
+    server.on('upgrade', this.upgrade);
+    server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+      socket.on('error', () => socket.destroy());
+      answerSocket(socket, REFUSE_CONNECT.status, REFUSE_CONNECT.error, '', undefined, REFUSE_CONNECT.extra);
+    });
+    server.on('clientError', onClientError);
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve(server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /**
+   * Stops accepting connections, lets requests in flight finish for up to `drainTimeout` ms
+   * (idle keep-alive connections are closed at once, busy ones after their response), then
+   * closes whatever is left and the targets' sockets.
+   */
+  async close(drainTimeout = 10_000): Promise<void> {
+    this.#draining = true;
+    const server = this.server;
+    if (server !== undefined) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const deadline = performance.now() + drainTimeout;
+      while (this.inFlight > 0 && performance.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        server.closeIdleConnections();
+      }
+      server.closeAllConnections();
+      await closed;
+    }
+    for (const target of this.registry.values()) target.close();
+  }
+}
+
+/**
+ * Malformed requests never reach the handler: Node's parser rejects them. Answer like every other
+ * proxy-made error (status + Proxy-Status), then close, since the connection's framing is lost.
+ */
+function onClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) return void socket.destroy();
+  const status =
+    error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'HPE_URI_TOO_LONG' ? 414 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  answerSocket(socket, status, 'http_request_error');
+}
+
+export function createProxy(options: ProxyOptions): Proxy {
+  return new Proxy(options);
+}

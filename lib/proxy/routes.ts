@@ -1,0 +1,134 @@
+/**
+ * The route table: which service a request is for, and which of its replicas takes it.
+ */
+import type { Ticket } from '../breaker/breaker.js';
+import { DeadlineQueue } from '../deadlines.js';
+import type { ProxyConfig, ResolvedRoute } from './options.js';
+import { matchesPrefix, normalizeHost } from './path.js';
+import type { Target, TargetOptions, TargetRegistry } from './target.js';
+
+export class Route {
+  readonly config: ResolvedRoute;
+  readonly targets: readonly Target[];
+  /** One timer for every exchange on this route waiting for response headers. */
+  readonly deadlines: DeadlineQueue;
+  #next = 0;
+
+  constructor(config: ResolvedRoute, targets: readonly Target[]) {
+    this.config = config;
+    this.targets = targets;
+    this.deadlines = new DeadlineQueue(config.timeout);
+  }
+
+  get name(): string {
+    return this.config.match;
+  }
+
+  /** The path to forward for a request path this route matched. */
+  forwardPath(path: string): string {
+    if (!this.config.stripPrefix || this.config.prefix === '') return path;
+    const rest = path.slice(this.config.prefix.length);
+    return rest === '' ? '/' : rest;
+  }
+
+  /**
+   * Picks a replica that admits the request, round-robin, skipping the ones whose circuit or
+   * concurrency limit refuses, so traffic fails over instead of getting 503. A half-open target
+   * admits only its probes and is skipped for everything else. During slow start a recovered
+   * target is skipped with probability 1 - weight, unless no other target admits.
+   *
+   * Returns the admitting target and its ticket, or `undefined` when every target refused.
+   */
+  pick(exclude?: Target): Admission | undefined {
+    const targets = this.targets;
+    const count = targets.length;
+    if (count === 1) {
+      const only = targets[0]!;
+      if (only === exclude) return undefined;
+      const ticket = only.admit();
+      return ticket === undefined ? undefined : { target: only, ticket };
+    }
+    const start = this.#next;
+    this.#next = (start + 1) % count;
+    let deferred: Target | undefined;
+    const now = this.#needsClock() ? performance.now() : 0;
+    for (let i = 0; i < count; i++) {
+      const target = targets[(start + i) % count]!;
+      if (target === exclude) continue;
+      if (now !== 0 && target.weight(now) < 1 && Math.random() >= target.weight(now)) {
+        deferred ??= target;
+        continue;
+      }
+      const ticket = target.admit();
+      if (ticket !== undefined) return { target, ticket };
+    }
+    if (deferred !== undefined) {
+      const ticket = deferred.admit();
+      if (ticket !== undefined) return { target: deferred, ticket };
+    }
+    return undefined;
+  }
+
+  /** Ms until the soonest of this route's targets lets a probe through. */
+  retryAfter(): number {
+    let soonest = Infinity;
+    for (const target of this.targets) soonest = Math.min(soonest, target.breaker.retryAfter());
+    return soonest === Infinity ? 0 : soonest;
+  }
+
+  /** Why the last `pick()` failed: `limited` only when no target refused for its circuit. */
+  refusal(): 'open' | 'limited' {
+    return this.targets.every((target) => target.lastRefusal === 'limited') ? 'limited' : 'open';
+  }
+
+  #needsClock(): boolean {
+    for (const target of this.targets) if (target.options.slowStart > 0) return true;
+    return false;
+  }
+}
+
+export interface Admission {
+  target: Target;
+  ticket: Ticket;
+}
+
+/**
+ * Routes by specificity: a host and path beat a path alone, a longer prefix beats a shorter one.
+ * Linear on purpose: a proxy has a handful of routes, and one catch-all is the common case.
+ */
+export class RouteTable {
+  readonly routes: readonly Route[];
+
+  constructor(routes: readonly Route[]) {
+    this.routes = [...routes].sort(
+      (a, b) => Number(b.config.host !== undefined) - Number(a.config.host !== undefined) || b.config.prefix.length - a.config.prefix.length,
+    );
+  }
+
+  /** `host` is the raw Host header (or `''`), `path` the normalised path. */
+  match(host: string, path: string): Route | undefined {
+    let normalized: string | undefined;
+    for (const route of this.routes) {
+      const wanted = route.config.host;
+      if (wanted !== undefined) {
+        normalized ??= normalizeHost(host);
+        if (normalized !== wanted) continue;
+      }
+      if (matchesPrefix(path, route.config.prefix)) return route;
+    }
+    return undefined;
+  }
+
+  static build(config: ProxyConfig, registry: TargetRegistry): RouteTable {
+    const routes = config.routes.map((route) => {
+      const options: TargetOptions = {
+        breaker: route.breaker,
+        rejectUnauthorized: !config.insecure,
+        maxConcurrent: config.maxConcurrent,
+        slowStart: config.slowStart,
+      };
+      return new Route(route, route.targets.map((url) => registry.getOrCreate(url, options)));
+    });
+    return new RouteTable(routes);
+  }
+}

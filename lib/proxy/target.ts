@@ -1,0 +1,204 @@
+/**
+ * A target is one upstream origin, and everything the proxy keeps per origin hangs off it: the
+ * breaker, the keep-alive agent, in-flight and outcome counters, the latency histogram. Routes and
+ * replicas point at the same object, so two routes to one host share its breaker and its sockets
+ * (the host is what fails, not the route), and metrics read it without extra maps.
+ */
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { CircuitBreaker, CircuitState, type BreakerSnapshot, type Ticket } from '../breaker/breaker.js';
+import type { ProxyBreakerOptions } from './options.js';
+
+/** How one proxied request ended, as counted per target. */
+export const OUTCOMES = ['success', 'failure_status', 'error', 'timeout', 'rejected', 'limited', 'aborted'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** Upper bounds (seconds) of the upstream latency histogram: 1 ms to 30 s, as Prometheus suggests for HTTP. */
+export const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
+
+export class LatencyHistogram {
+  /** Non-cumulative counts per bucket; the last slot is +Inf. */
+  readonly counts = new Float64Array(LATENCY_BUCKETS.length + 1);
+  sum = 0;
+  count = 0;
+
+  observe(seconds: number): void {
+    let i = 0;
+    while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]!) i++;
+    this.counts[i]!++;
+    this.sum += seconds;
+    this.count++;
+  }
+
+  /** An estimate of quantile `q` (0-1) by linear interpolation inside the bucket, in seconds. */
+  quantile(q: number): number | null {
+    if (this.count === 0) return null;
+    const rank = q * this.count;
+    let seen = 0;
+    for (let i = 0; i < this.counts.length; i++) {
+      const inBucket = this.counts[i]!;
+      if (seen + inBucket >= rank && inBucket > 0) {
+        const lower = i === 0 ? 0 : LATENCY_BUCKETS[i - 1]!;
+        const upper = i < LATENCY_BUCKETS.length ? LATENCY_BUCKETS[i]! : lower;
+        return lower + (upper - lower) * ((rank - seen) / inBucket);
+      }
+      seen += inBucket;
+    }
+    return LATENCY_BUCKETS[LATENCY_BUCKETS.length - 1]!;
+  }
+}
+
+export interface TargetOptions {
+  breaker: ProxyBreakerOptions;
+  /** Verify TLS certificates of https targets. */
+  rejectUnauthorized: boolean;
+  /** Requests allowed in flight at once; `Infinity` = unlimited. */
+  maxConcurrent: number;
+  /** Ms over which a just-recovered target's share of traffic ramps up; 0 = off. */
+  slowStart: number;
+}
+
+export interface TargetSnapshot extends BreakerSnapshot {
+  target: string;
+  inFlight: number;
+  requests: Record<Outcome, number>;
+  latency: { p50: number | null; p99: number | null; count: number };
+}
+
+/** Why `admit()` refused; read right after a refusal. */
+export type Refusal = 'open' | 'limited';
+
+export class Target {
+  /** `protocol//host:port`, the key of everything per target. */
+  readonly origin: string;
+  readonly url: URL;
+  readonly https: boolean;
+  readonly hostname: string;
+  readonly port: number;
+  /** The `Host` header for this target: host, plus the port when not the scheme's default. */
+  readonly hostHeader: string;
+  readonly agent: http.Agent;
+  readonly breaker: CircuitBreaker;
+  readonly options: TargetOptions;
+  readonly request: typeof http.request;
+
+  inFlight = 0;
+  readonly outcomes: Record<Outcome, number>;
+  readonly latency = new LatencyHistogram();
+  /** Transitions seen, as `from>to` -> count, for metrics. */
+  readonly transitions = new Map<string, number>();
+  lastRefusal: Refusal = 'open';
+  /** Monotonic ms of the last HALF_OPEN -> CLOSED, for slow start. */
+  recoveredAt = -Infinity;
+
+  constructor(url: URL, options: TargetOptions) {
+    this.url = url;
+    this.origin = url.origin;
+    this.https = url.protocol === 'https:';
+    this.hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    this.port = url.port === '' ? (this.https ? 443 : 80) : Number(url.port);
+    this.hostHeader = url.host;
+    this.options = options;
+    this.request = this.https ? https.request : http.request;
+    const agentOptions: https.AgentOptions = {
+      keepAlive: true,
+      // LIFO reuses the most recently used socket, so idle ones age out instead of all being
+      // kept barely alive; fewer sockets closed under the upstream's keep-alive timeout.
+      scheduling: 'lifo',
+      maxFreeSockets: 256,
+    };
+    this.agent = this.https ? new https.Agent({ ...agentOptions, rejectUnauthorized: options.rejectUnauthorized }) : new http.Agent(agentOptions);
+    this.breaker = new CircuitBreaker({ ...options.breaker, callTimeout: Infinity });
+    this.outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
+    this.breaker.on('stateChange', ({ from, to }) => {
+      const key = `${from}>${to}`;
+      this.transitions.set(key, (this.transitions.get(key) ?? 0) + 1);
+      if (from === CircuitState.HALF_OPEN && to === CircuitState.CLOSED) this.recoveredAt = performance.now();
+    });
+  }
+
+  /**
+   * Asks this target to take one request: the concurrency limit first (Envoy's circuit breaking,
+   * a bulkhead), then the breaker. On refusal `lastRefusal` says why.
+   */
+  admit(): Ticket | undefined {
+    if (this.inFlight >= this.options.maxConcurrent) {
+      this.lastRefusal = 'limited';
+      return undefined;
+    }
+    const ticket = this.breaker.admit();
+    if (ticket === undefined) this.lastRefusal = 'open';
+    return ticket;
+  }
+
+  /**
+   * The share of traffic this target should get now, 0-1: below 1 only during slow start after
+   * a recovery, growing linearly from 10% (Envoy's slow_start_config, HAProxy's slowstart).
+   */
+  weight(now: number): number {
+    const slowStart = this.options.slowStart;
+    if (slowStart === 0) return 1;
+    const elapsed = now - this.recoveredAt;
+    if (elapsed >= slowStart) return 1;
+    return 0.1 + 0.9 * (elapsed / slowStart);
+  }
+
+  record(outcome: Outcome): void {
+    this.outcomes[outcome]++;
+  }
+
+  snapshot(): TargetSnapshot {
+    return {
+      target: this.origin,
+      ...this.breaker.snapshot(),
+      inFlight: this.inFlight,
+      requests: { ...this.outcomes },
+      latency: { p50: this.latency.quantile(0.5), p99: this.latency.quantile(0.99), count: this.latency.count },
+    };
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/**
+ * Targets by origin. Routes ask here, so replicas and routes naming the same origin get the same
+ * target; on a config reload, targets that remain keep their breaker and sockets.
+ */
+export class TargetRegistry {
+  readonly #targets = new Map<string, Target>();
+
+  get(origin: string): Target | undefined {
+    return this.#targets.get(origin);
+  }
+
+  getOrCreate(url: URL, options: TargetOptions): Target {
+    let target = this.#targets.get(url.origin);
+    if (target === undefined) {
+      target = new Target(url, options);
+      this.#targets.set(url.origin, target);
+    }
+    return target;
+  }
+
+  /** Drops (and closes the agents of) targets not in `keep`. */
+  retain(keep: ReadonlySet<Target>): Target[] {
+    const dropped: Target[] = [];
+    for (const [origin, target] of this.#targets) {
+      if (!keep.has(target)) {
+        this.#targets.delete(origin);
+        dropped.push(target);
+      }
+    }
+    return dropped;
+  }
+
+  values(): IterableIterator<Target> {
+    return this.#targets.values();
+  }
+
+  get size(): number {
+    return this.#targets.size;
+  }
+}
