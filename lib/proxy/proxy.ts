@@ -13,6 +13,7 @@ import { Exchange, type ExchangeOwner } from './forward.js';
 import { hasBody, isLoop } from './headers.js';
 import { resolveProxyOptions, type ProxyConfig, type ProxyOptions } from './options.js';
 import { normalizeRequestTarget } from './path.js';
+import { SyntheticProber } from './probe.js';
 import { RouteTable, type Route } from './routes.js';
 import { TargetRegistry, type Outcome, type Target, type TargetSnapshot } from './target.js';
 import { answerSocket, Tunnel } from './upgrade.js';
@@ -121,12 +122,37 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
   inFlight = 0;
   retriesInFlight = 0;
   readonly #observed = new WeakSet<Target>();
+  readonly #probers = new Map<Target, SyntheticProber>();
   #draining = false;
 
   constructor(options: ProxyOptions) {
     super();
     this.config = resolveProxyOptions(options);
     this.routes = RouteTable.build(this.config, this.registry);
+    this.#observeTargets();
+  }
+
+  /**
+   * Swaps in new options without dropping a connection or a request (nginx's reload habit).
+   * Requests in flight finish on the routes they started on; targets that remain keep their
+   * breaker (state, counts and options) and their sockets; targets that left are closed once
+   * idle. Invalid options throw `ConfigError` and leave everything as it was.
+   */
+  reload(options: ProxyOptions): void {
+    const config = resolveProxyOptions(options);
+    const routes = RouteTable.build(config, this.registry);
+    const used = new Set(routes.routes.flatMap((route) => route.targets));
+    for (const target of this.registry.retain(used)) {
+      this.#probers.get(target)?.stop();
+      this.#probers.delete(target);
+      target.retire();
+    }
+    if (config.probePath !== this.config.probePath) {
+      for (const prober of this.#probers.values()) prober.stop();
+      this.#probers.clear();
+    }
+    this.config = config;
+    this.routes = routes;
     this.#observeTargets();
   }
 
@@ -241,8 +267,19 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
     });
   }
 
-  /** Re-emits every target's breaker transitions as the proxy's `stateChange`, once per target. */
+  /**
+   * Re-emits every target's breaker transitions as the proxy's `stateChange`, once per target,
+   * and starts a synthetic prober per target when `probePath` is set.
+   */
   #observeTargets(): void {
+    const probePath = this.config.probePath;
+    if (probePath !== undefined) {
+      for (const route of this.routes.routes) {
+        for (const target of route.targets) {
+          if (!this.#probers.has(target)) this.#probers.set(target, new SyntheticProber(target, probePath, route.config.timeout));
+        }
+      }
+    }
     for (const target of this.registry.values()) {
       if (this.#observed.has(target)) continue;
       this.#observed.add(target);
@@ -311,6 +348,7 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
       server.closeAllConnections();
       await closed;
     }
+    for (const prober of this.#probers.values()) prober.stop();
     for (const target of this.registry.values()) target.close();
   }
 }

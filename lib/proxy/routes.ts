@@ -126,6 +126,7 @@ export class RouteTable {
         rejectUnauthorized: !config.insecure,
         maxConcurrent: config.maxConcurrent,
         slowStart: config.slowStart,
+        syntheticProbes: config.probePath !== undefined,
       };
       return new Route(route, route.targets.map((url) => registry.getOrCreate(url, options)));
     });

@@ -56,6 +56,8 @@ export interface TargetOptions {
   maxConcurrent: number;
   /** Ms over which a just-recovered target's share of traffic ramps up; 0 = off. */
   slowStart: number;
+  /** Client requests wait for a synthetic probe to close the circuit (`probePath` is set). */
+  syntheticProbes: boolean;
 }
 
 export interface TargetSnapshot extends BreakerSnapshot {
@@ -79,7 +81,7 @@ export class Target {
   readonly hostHeader: string;
   readonly agent: http.Agent;
   readonly breaker: CircuitBreaker;
-  readonly options: TargetOptions;
+  options: TargetOptions;
   readonly request: typeof http.request;
 
   inFlight = 0;
@@ -88,6 +90,7 @@ export class Target {
   /** Transitions seen, as `from>to` -> count, for metrics. */
   readonly transitions = new Map<string, number>();
   lastRefusal: Refusal = 'open';
+  #retired = false;
   /** Monotonic ms of the last HALF_OPEN -> CLOSED, for slow start. */
   recoveredAt = -Infinity;
 
@@ -126,6 +129,11 @@ export class Target {
       this.lastRefusal = 'limited';
       return undefined;
     }
+    if (this.options.syntheticProbes && this.breaker.state !== CircuitState.CLOSED) {
+      // Half-open is the prober's to test; client requests wait until it closed the circuit.
+      this.lastRefusal = 'open';
+      return undefined;
+    }
     const ticket = this.breaker.admit();
     if (ticket === undefined) this.lastRefusal = 'open';
     return ticket;
@@ -143,8 +151,26 @@ export class Target {
     return 0.1 + 0.9 * (elapsed / slowStart);
   }
 
+  /**
+   * Takes new limits from a reloaded configuration. The breaker and the agent stay as they are:
+   * keeping the circuit's state across a reload is the point of reloading.
+   */
+  configure(options: TargetOptions): void {
+    this.options = { ...options, breaker: this.options.breaker, rejectUnauthorized: this.options.rejectUnauthorized };
+  }
+
   record(outcome: Outcome): void {
     this.outcomes[outcome]++;
+    if (this.#retired && this.inFlight === 0) this.close();
+  }
+
+  /**
+   * The target left the configuration (a reload): close its sockets once its last request in
+   * flight is done, so those requests finish on the old routes.
+   */
+  retire(): void {
+    this.#retired = true;
+    if (this.inFlight === 0) this.close();
   }
 
   snapshot(): TargetSnapshot {
@@ -178,6 +204,8 @@ export class TargetRegistry {
     if (target === undefined) {
       target = new Target(url, options);
       this.#targets.set(url.origin, target);
+    } else {
+      target.configure(options);
     }
     return target;
   }

@@ -1,0 +1,86 @@
+/**
+ * Synthetic probes (`probePath`): a half-open target is tested by the proxy itself with
+ * `GET probePath`, so no client request is spent on a target that may still be down. While the
+ * circuit is not CLOSED the target admits no client requests (see `Target.admit`); traffic comes
+ * back only after a probe succeeded and closed the circuit.
+ *
+ * Health-check convention (Envoy's expected_statuses, nginx's health_check): 2xx and 3xx pass,
+ * anything else, a connection error or no answer within the timeout fails.
+ */
+import type { ClientRequest } from 'node:http';
+import { CircuitState } from '../breaker/breaker.js';
+import { UpstreamConnectionError, UpstreamStatusError, UpstreamTimeoutError } from '../errors.js';
+import type { Target } from './target.js';
+
+export class SyntheticProber {
+  readonly target: Target;
+  readonly path: string;
+  readonly timeout: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #request: ClientRequest | undefined;
+  #stopped = false;
+
+  constructor(target: Target, path: string, timeout: number) {
+    this.target = target;
+    this.path = path;
+    this.timeout = timeout;
+    target.breaker.on('stateChange', ({ to }) => {
+      if (to === CircuitState.OPEN) this.#schedule();
+    });
+    if (target.breaker.state === CircuitState.OPEN) this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#timer);
+    // A forced-open breaker has no probe due; retryAfter() then reports the whole period and
+    // the probe finds the circuit still refusing, which re-schedules it.
+    this.#timer = setTimeout(() => this.probe(), Math.max(1, this.target.breaker.retryAfter()));
+    this.#timer.unref();
+  }
+
+  /** Sends one probe now if the breaker lets one through. Resolves when it settled. */
+  probe(): Promise<void> {
+    const { target } = this;
+    const ticket = target.breaker.admit();
+    if (ticket === undefined) {
+      if (target.breaker.state === CircuitState.OPEN) this.#schedule();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const request = target.request({
+        agent: target.agent,
+        host: target.hostname,
+        port: target.port,
+        method: 'GET',
+        path: this.path,
+        setHost: false,
+        headers: ['Host', target.hostHeader, 'User-Agent', 'proxy-breaker-probe'],
+        timeout: this.timeout,
+      });
+      this.#request = request;
+      request.on('response', (res) => {
+        res.resume();
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 400) ticket.success();
+        else ticket.failure(new UpstreamStatusError(target.origin, status));
+        resolve();
+      });
+      request.on('timeout', () => {
+        ticket.failure(new UpstreamTimeoutError(target.origin, this.timeout));
+        request.destroy();
+      });
+      request.on('error', (error) => {
+        ticket.failure(new UpstreamConnectionError('connection_terminated', target.origin, error));
+        resolve();
+      });
+      request.end();
+    });
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#request?.destroy();
+  }
+}
