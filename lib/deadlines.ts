@@ -20,6 +20,9 @@ export interface DeadlineEntry {
 
 export type Clock = () => number;
 
+/** setTimeout's largest delay; a longer one is cut to 1 ms (TimeoutOverflowWarning), so arm in steps. */
+const TIMEOUT_MAX = 2 ** 31 - 1;
+
 export const monotonicClock: Clock = () => performance.now();
 
 export class DeadlineQueue {
@@ -29,6 +32,8 @@ export class DeadlineQueue {
   #tail: DeadlineEntry | undefined = undefined;
   #size = 0;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** True while expire() callbacks run: an add() from one of them must not arm for itself. */
+  #expiring = false;
   readonly #onTimer = (): void => this.#expireDue();
 
   constructor(timeout: number, clock: Clock = monotonicClock) {
@@ -48,7 +53,7 @@ export class DeadlineQueue {
     else this.#tail.deadlineNext = entry;
     this.#tail = entry;
     this.#size++;
-    if (this.#timer === undefined) this.#arm(this.timeout);
+    if (this.#timer === undefined && !this.#expiring) this.#arm(this.timeout);
   }
 
   /** Takes an entry out before its deadline (it settled). Safe to call for an entry not queued. */
@@ -74,19 +79,26 @@ export class DeadlineQueue {
   }
 
   #arm(delay: number): void {
-    this.#timer = setTimeout(this.#onTimer, Math.max(1, Math.ceil(delay)));
+    this.#timer = setTimeout(this.#onTimer, Math.min(TIMEOUT_MAX, Math.max(1, Math.ceil(delay))));
     this.#timer.unref?.();
   }
 
   #expireDue(): void {
     this.#timer = undefined;
     const now = this.#clock();
-    let entry = this.#head;
-    while (entry !== undefined && entry.deadlineAt <= now) {
-      this.remove(entry);
-      entry.expire();
-      entry = this.#head;
+    this.#expiring = true;
+    try {
+      let entry = this.#head;
+      while (entry !== undefined && entry.deadlineAt <= now) {
+        this.remove(entry);
+        entry.expire();
+        entry = this.#head;
+      }
+    } finally {
+      // Armed here, not by an add() from inside expire(): that add would time the queue by the
+      // new tail and leave an older entry to expire late. A throwing expire() still re-arms.
+      this.#expiring = false;
+      if (this.#head !== undefined) this.#arm(this.#head.deadlineAt - now);
     }
-    if (entry !== undefined && this.#timer === undefined) this.#arm(entry.deadlineAt - now);
   }
 }

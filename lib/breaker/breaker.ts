@@ -232,10 +232,11 @@ class PendingCall<T> implements DeadlineEntry {
     this.done = true;
     const breaker = this.ticket.breaker;
     const error = new CallTimeoutError(breaker.options.callTimeout);
-    breaker.recordTimeout(this.ticket, error);
+    // The caller first: a throwing event listener in the bookkeeping below must not leave it waiting.
+    this.reject(error);
     // One controller per call: a timeout aborts this call's signal only (opossum#780).
     this.controller?.abort(error);
-    this.reject(error);
+    breaker.recordTimeout(this.ticket, error);
   }
 }
 
@@ -287,9 +288,13 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
     this.#deadlines = Number.isFinite(this.options.callTimeout) ? new DeadlineQueue(this.options.callTimeout, this.#clock) : undefined;
   }
 
-  /** The current state. Reading it moves an expired OPEN circuit to HALF_OPEN, as a call would. */
+  /** The current state. An OPEN circuit whose open period is over reads HALF_OPEN: the next call will be a probe. */
   get state(): CircuitState {
-    if (this.#state === CircuitState.OPEN) this.#probeDue();
+    // Reading never drives the state machine (metrics and dashboards only observe it): an OPEN
+    // circuit whose period is over reads HALF_OPEN, and moves there when a call arrives.
+    if (this.#state === CircuitState.OPEN && !this.#forced && this.#clock() - this.#openedAt >= this.#openPeriod) {
+      return CircuitState.HALF_OPEN;
+    }
     return this.#state;
   }
 
@@ -354,16 +359,17 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
         if (pending.done) return;
         pending.done = true;
         this.#deadlines?.remove(pending);
-        this.#settleError(ticket, error);
         reject(error);
+        this.#settleError(ticket, error);
       };
       try {
         thenable.then((value) => {
           if (pending.done) return; // timed out already: a late result counts for nothing
           pending.done = true;
           this.#deadlines?.remove(pending);
-          ticket.success();
+          // Resolve before reporting: a throwing listener must not leave the caller waiting.
           resolve(value as Awaited<T>);
+          ticket.success();
         }, onRejected);
       } catch (error) {
         // A thenable whose then() throws has failed now; left alone, its ticket would stay
