@@ -252,12 +252,13 @@ const alwaysFailure = (): boolean => true;
  * The only timer belongs to pending calls (one per breaker, unref'd, gone when nothing is pending).
  */
 export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
-  readonly options: Readonly<ResolvedBreakerOptions>;
+  #options: Readonly<ResolvedBreakerOptions>;
   readonly #clock: Clock;
-  readonly #rules: readonly TripRule[];
-  readonly #timedRules: boolean;
+  readonly #customRules: readonly TripRule[];
+  #rules: readonly TripRule[] = [];
+  #timedRules = false;
   readonly #isFailure: (error: unknown) => boolean;
-  readonly #deadlines: DeadlineQueue | undefined;
+  #deadlines: DeadlineQueue | undefined;
 
   #state: CircuitState = CircuitState.CLOSED;
   #generation = 0;
@@ -273,19 +274,45 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
 
   constructor(options: CircuitBreakerOptions = {}) {
     super();
-    this.options = Object.freeze(resolveBreakerOptions(options));
+    this.#options = Object.freeze(resolveBreakerOptions(options));
     this.#clock = options.clock === undefined ? monotonicClock : validateFunction<Clock>(options.clock, 'clock');
     this.#isFailure = options.isFailure === undefined ? alwaysFailure : validateFunction(options.isFailure, 'isFailure');
-    const rules: TripRule[] = [new ConsecutiveFailures(this.options.failureThreshold)];
-    const { failureRate, window, minRequests } = this.options;
-    if (failureRate !== undefined) rules.push(new FailureRate({ percentage: failureRate, window, minRequests }));
+    const custom: TripRule[] = [];
     if (options.rules !== undefined) {
-      validateArray(options.rules, 'rules').forEach((rule, i) => rules.push(validateRule(rule, `rules[${i}]`)));
+      validateArray(options.rules, 'rules').forEach((rule, i) => custom.push(validateRule(rule, `rules[${i}]`)));
     }
+    this.#customRules = custom;
+    this.#applyOptions();
+    this.#openPeriod = this.#options.resetTimeout;
+  }
+
+  /** The resolved options in force. */
+  get options(): Readonly<ResolvedBreakerOptions> {
+    return this.#options;
+  }
+
+  /**
+   * Takes new numeric options (thresholds, timeouts, the rate rule) and keeps the state: a config
+   * reload must not close an open circuit or forget its failures. `isFailure`, `clock` and
+   * `rules` stay as constructed. The failure-rate window starts empty; calls already pending keep
+   * the call timeout they started with; the current open period keeps its length.
+   */
+  reconfigure(options: Omit<CircuitBreakerOptions, 'isFailure' | 'clock' | 'rules'>): void {
+    const resolved = resolveBreakerOptions(options);
+    this.#options = Object.freeze(resolved);
+    this.#applyOptions();
+  }
+
+  #applyOptions(): void {
+    const { failureThreshold, failureRate, window, minRequests, callTimeout } = this.#options;
+    const rules: TripRule[] = [new ConsecutiveFailures(failureThreshold)];
+    if (failureRate !== undefined) rules.push(new FailureRate({ percentage: failureRate, window, minRequests }));
+    rules.push(...this.#customRules);
     this.#rules = rules;
     this.#timedRules = rules.some((rule) => rule.timed);
-    this.#openPeriod = this.options.resetTimeout;
-    this.#deadlines = Number.isFinite(this.options.callTimeout) ? new DeadlineQueue(this.options.callTimeout, this.#clock) : undefined;
+    if (this.#deadlines?.timeout !== callTimeout) {
+      this.#deadlines = Number.isFinite(callTimeout) ? new DeadlineQueue(callTimeout, this.#clock) : undefined;
+    }
   }
 
   /** The current state. An OPEN circuit whose open period is over reads HALF_OPEN: the next call will be a probe. */

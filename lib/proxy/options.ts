@@ -5,7 +5,7 @@
  */
 import { resolveBreakerOptions, type ResolvedBreakerOptions } from '../breaker/breaker.js';
 import { ConfigError } from '../errors.js';
-import { normalizeHost } from './path.js';
+import { decodeUnreserved, normalizeHost } from './path.js';
 import { DEFAULT_FAILURE_STATUS, StatusSet } from './status-set.js';
 
 /** Breaker options per target (see `CircuitBreakerOptions`); the call timeout is the proxy's `timeout`. */
@@ -189,7 +189,8 @@ function resolveBreaker(layers: readonly unknown[], where: readonly string[]): R
     if (layer === undefined) return;
     const object = expectObject(layer, where[i]!);
     checkKeys(object, BREAKER_KEYS, where[i]!);
-    Object.assign(merged, object);
+    // An option set to `undefined` is not set: it must not hide the proxy-level value.
+    for (const key of Object.keys(object)) if (object[key] !== undefined) merged[key] = object[key];
   });
   const resetTimeout = (merged.resetTimeout as number | undefined) ?? 30_000;
   const defaults = { jitter: 0.1, resetTimeoutMax: typeof resetTimeout === 'number' ? resetTimeout * 10 : undefined };
@@ -199,15 +200,29 @@ function resolveBreaker(layers: readonly unknown[], where: readonly string[]): R
     // Name the option where it was written, like every other config error.
     const message = (error as Error).message;
     const option = /`(\w+)`/.exec(message)?.[1];
-    const at = where[where.length - 1] ?? 'breaker';
+    // The last layer that sets the option is where it was written (the proxy's `breaker` when
+    // the route does not set it); the route's layer when no layer does (a default went wrong).
+    let layer = where.length - 1;
+    if (option !== undefined) {
+      for (let i = layers.length - 1; i >= 0; i--) {
+        const value = layers[i] as Record<string, unknown> | undefined;
+        if (value?.[option] !== undefined) {
+          layer = i;
+          break;
+        }
+      }
+    }
+    const at = where[layer] ?? 'breaker';
     throw new ConfigError(option === undefined ? at : join(at, option), message.replace(/^Expected `\w+` to be/, 'expected'));
   }
 }
 
 function resolveTargets(value: unknown, where: string): URL[] {
-  const list = typeof value === 'string' || value instanceof URL ? [value] : value;
+  const single = typeof value === 'string' || value instanceof URL;
+  const list = single ? [value] : value;
   if (!Array.isArray(list) || list.length === 0) throw new ConfigError(where, `expected one or more target URLs, got ${show(value)}`);
-  const urls = list.map((item, i) => parseTargetUrl(item, join(where, i)));
+  // A lone URL is reported where it was written (`target`, `routes[0].targets`), not as `[0]` of a list.
+  const urls = list.map((item, i) => parseTargetUrl(item, single ? where : join(where, i)));
   const seen = new Set<string>();
   urls.forEach((url, i) => {
     if (seen.has(url.origin)) throw new ConfigError(join(where, i), `${url.origin} is listed twice`);
@@ -231,10 +246,17 @@ export function parseMatch(value: unknown, where: string): { host: string | unde
       throw new ConfigError(where, `${JSON.stringify(hostPart)} is not a host name`);
     }
   }
-  if (/[?#%\\\s]/.test(pathPart) || /\/\.\.?(\/|$)/.test(pathPart) || pathPart.includes('//')) {
-    throw new ConfigError(where, `path prefix ${JSON.stringify(pathPart)} must be a plain path like /api/users (no query, escapes, dot segments or empty segments)`);
+  // Only characters a request path holds unescaped (RFC 3986 pchar): a prefix with others
+  // (`/café`, `/a"b`) could never match a request. Escapes are written as normalizeRequestTarget
+  // writes them, so `/caf%c3%a9` matches a request for `/caf%C3%A9`.
+  const decoded = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*$/.test(pathPart) ? decodeUnreserved(pathPart) : undefined;
+  if (decoded === undefined || /\/\.\.?(\/|$)/.test(decoded) || decoded.includes('//')) {
+    throw new ConfigError(
+      where,
+      `path prefix ${JSON.stringify(pathPart)} must be a plain path like /api/users (ASCII, other characters percent-encoded; no query, dot segments or empty segments)`,
+    );
   }
-  return { host, prefix: pathPart.replace(/\/+$/, '') };
+  return { host, prefix: decoded.replace(/\/+$/, '') };
 }
 
 /** Validates options once and fills in defaults. Throws `ConfigError` naming the offending path. */

@@ -2,8 +2,9 @@
  * Request-target normalisation, so that a path cannot reach a route it should not.
  *
  * Rules (RFC 3986 6.2.2 and 5.2.4, nginx's merge_slashes):
- * - only the path is used: an absolute-form target (`http://elsewhere/x`) keeps its path `/x`
- *   and never chooses the host the request goes to;
+ * - an absolute-form target (`http://elsewhere/x`) keeps its path `/x`; its authority takes the
+ *   place of `Host` for host routes (RFC 9112 3.2.2), so it can only choose among configured
+ *   routes, never a host the request goes to;
  * - percent-escapes of unreserved characters (`%41` -> `A`, `%2E` -> `.`) are decoded, every other
  *   escape is kept, upper-cased; `%2F` stays an escape, so `/api%2F..` is one segment, not two;
  * - runs of `/` become one `/`;
@@ -23,15 +24,19 @@ export interface RequestTarget {
   path: string;
   /** `?query` as received, or `''`. */
   query: string;
+  /** The authority of an absolute-form target (`host[:port]`), which overrides `Host`. */
+  authority?: string;
 }
 
 /** Normalises a request-target; returns `undefined` when it must be refused. */
 export function normalizeRequestTarget(url: string): RequestTarget | undefined {
   let rest = url;
+  let authority: string | undefined;
   if (rest.charCodeAt(0) !== 47 /* / */) {
-    // absolute-form (RFC 9112 3.2.2): keep the path, drop scheme and authority.
-    const match = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(rest);
+    // absolute-form (RFC 9112 3.2.2): keep the path; the authority stands in for Host.
+    const match = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#]*)/.exec(rest);
     if (match === null) return undefined; // '*' or garbage: nothing to route
+    authority = match[1]!.slice(match[1]!.lastIndexOf('@') + 1);
     rest = rest.slice(match[0].length);
     if (rest === '' || rest.charCodeAt(0) === 63 /* ? */) rest = `/${rest}`;
   }
@@ -39,14 +44,18 @@ export function normalizeRequestTarget(url: string): RequestTarget | undefined {
   const rawPath = q === -1 ? rest : rest.slice(0, q);
   const query = q === -1 ? '' : rest.slice(q);
   if (rawPath.includes('#')) return undefined;
-  if (!NEEDS_WORK.test(rawPath)) return { path: rawPath, query };
-  if (/[\\\x00-\x20\x7f]/.test(rawPath)) return undefined;
-  const decoded = decodeUnreserved(rawPath);
-  if (decoded === undefined) return undefined;
-  return { path: removeDotSegments(decoded.replace(/\/{2,}/g, '/')), query };
+  let path = rawPath;
+  if (NEEDS_WORK.test(rawPath)) {
+    if (/[\\\x00-\x20\x7f]/.test(rawPath)) return undefined;
+    const decoded = decodeUnreserved(rawPath);
+    if (decoded === undefined) return undefined;
+    path = removeDotSegments(decoded.replace(/\/{2,}/g, '/'));
+  }
+  return authority === undefined ? { path, query } : { path, query, authority };
 }
 
-function decodeUnreserved(path: string): string | undefined {
+/** Decodes escapes of unreserved characters, upper-cases the others; `undefined` for a malformed escape. */
+export function decodeUnreserved(path: string): string | undefined {
   if (!path.includes('%')) return path;
   let out = '';
   for (let i = 0; i < path.length; i++) {

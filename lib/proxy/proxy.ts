@@ -135,7 +135,7 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
   /**
    * Swaps in new options without dropping a connection or a request (nginx's reload habit).
    * Requests in flight finish on the routes they started on; targets that remain keep their
-   * breaker (state, counts and options) and their sockets; targets that left are closed once
+   * breaker's state and counts (taking the new thresholds) and their sockets; targets that left are closed once
    * idle. Invalid options throw `ConfigError` and leave everything as it was.
    */
   reload(options: ProxyOptions): void {
@@ -205,7 +205,7 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
     if (isLoop(req.rawHeaders)) return REFUSE_LOOP;
     const target = normalizeRequestTarget(req.url ?? '');
     if (target === undefined) return REFUSE_BAD_TARGET;
-    const route = this.routes.match(req.headers.host ?? '', target.path);
+    const route = this.routes.match(target.authority ?? req.headers.host ?? '', target.path);
     if (route === undefined) return REFUSE_NO_ROUTE;
     return { route, path: route.forwardPath(target.path) + target.query };
   }

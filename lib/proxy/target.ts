@@ -152,11 +152,15 @@ export class Target {
   }
 
   /**
-   * Takes new limits from a reloaded configuration. The breaker and the agent stay as they are:
-   * keeping the circuit's state across a reload is the point of reloading.
+   * Takes a reloaded configuration's options. The breaker keeps its state (keeping the circuit
+   * across a reload is the point of reloading) but takes new thresholds and timeouts; the agent
+   * keeps its sockets, so a change of TLS verification needs the target removed and re-added.
    */
   configure(options: TargetOptions): void {
-    this.options = { ...options, breaker: this.options.breaker, rejectUnauthorized: this.options.rejectUnauthorized };
+    if (JSON.stringify(options.breaker) !== JSON.stringify(this.options.breaker)) {
+      this.breaker.reconfigure({ ...options.breaker, callTimeout: Infinity });
+    }
+    this.options = { ...options, rejectUnauthorized: this.options.rejectUnauthorized };
   }
 
   record(outcome: Outcome): void {
