@@ -8,7 +8,7 @@
  * anything else, a connection error or no answer within the timeout fails.
  */
 import type { ClientRequest } from 'node:http';
-import { CircuitState } from '../breaker/breaker.js';
+import { CircuitState, type StateChangeEvent, type Ticket } from '../breaker/breaker.js';
 import { UpstreamConnectionError, UpstreamStatusError, UpstreamTimeoutError } from '../errors.js';
 import type { Target } from './target.js';
 
@@ -18,16 +18,21 @@ export class SyntheticProber {
   readonly timeout: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #request: ClientRequest | undefined;
+  #ticket: Ticket | undefined;
   #stopped = false;
+  readonly #onStateChange = ({ to }: StateChangeEvent): void => {
+    if (to === CircuitState.OPEN) this.#schedule();
+  };
 
   constructor(target: Target, path: string, timeout: number) {
     this.target = target;
     this.path = path;
     this.timeout = timeout;
-    target.breaker.on('stateChange', ({ to }) => {
-      if (to === CircuitState.OPEN) this.#schedule();
-    });
-    if (target.breaker.state === CircuitState.OPEN) this.#schedule();
+    target.breaker.on('stateChange', this.#onStateChange);
+    // Probes may be turned on (a reload) while the circuit is not CLOSED. Reading `state` moves an
+    // expired OPEN circuit to HALF_OPEN, where client requests no longer probe it: unless this
+    // prober does, the circuit stays HALF_OPEN for ever.
+    if (target.breaker.state !== CircuitState.CLOSED) this.#schedule();
   }
 
   #schedule(): void {
@@ -42,6 +47,9 @@ export class SyntheticProber {
   /** Sends one probe now if the breaker lets one through. Resolves when it settled. */
   probe(): Promise<void> {
     const { target } = this;
+    // Closed meanwhile (forceClose() from the admin API): a closed circuit has nothing to probe,
+    // and a ticket from it would count the health check as a client request.
+    if (target.breaker.state === CircuitState.CLOSED) return Promise.resolve();
     const ticket = target.breaker.admit();
     if (ticket === undefined) {
       if (target.breaker.state === CircuitState.OPEN) this.#schedule();
@@ -59,6 +67,7 @@ export class SyntheticProber {
         timeout: this.timeout,
       });
       this.#request = request;
+      this.#ticket = ticket;
       request.on('response', (res) => {
         res.resume();
         const status = res.statusCode ?? 0;
@@ -80,7 +89,12 @@ export class SyntheticProber {
 
   stop(): void {
     this.#stopped = true;
+    // A target outlives its prober across reloads: do not leave a listener per reload on it.
+    this.target.breaker.off('stateChange', this.#onStateChange);
     clearTimeout(this.#timer);
+    // A probe cut short by stop() (reload, close) says nothing about the target: give its slot
+    // back uncharged rather than let the aborted request count as a failed probe.
+    this.#ticket?.release();
     this.#request?.destroy();
   }
 }

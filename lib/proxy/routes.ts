@@ -37,31 +37,42 @@ export class Route {
    * admits only its probes and is skipped for everything else. During slow start a recovered
    * target is skipped with probability 1 - weight, unless no other target admits.
    *
+   * `exclude` lists targets a failover retry must not go back to (they failed this request).
+   *
    * Returns the admitting target and its ticket, or `undefined` when every target refused.
    */
-  pick(exclude?: Target): Admission | undefined {
+  pick(exclude?: readonly Target[]): Admission | undefined {
     const targets = this.targets;
     const count = targets.length;
     if (count === 1) {
       const only = targets[0]!;
-      if (only === exclude) return undefined;
+      if (exclude?.includes(only)) return undefined;
       const ticket = only.admit();
       return ticket === undefined ? undefined : { target: only, ticket };
     }
     const start = this.#next;
-    this.#next = (start + 1) % count;
+    // The turn passes over targets that refuse: the rotation continues after the first target
+    // that took its turn (picked, or skipped by slow start). Advancing by one regardless would
+    // hand every refused target's turn to its next neighbour, which then gets twice its share.
+    let turn = -1;
     let deferred: Target | undefined;
     const now = this.#needsClock() ? performance.now() : 0;
     for (let i = 0; i < count; i++) {
       const target = targets[(start + i) % count]!;
-      if (target === exclude) continue;
-      if (now !== 0 && target.weight(now) < 1 && Math.random() >= target.weight(now)) {
+      if (exclude?.includes(target)) continue;
+      const weight = now === 0 ? 1 : target.weight(now);
+      if (weight < 1 && Math.random() >= weight) {
         deferred ??= target;
+        if (turn === -1) turn = i;
         continue;
       }
       const ticket = target.admit();
-      if (ticket !== undefined) return { target, ticket };
+      if (ticket !== undefined) {
+        this.#next = (start + (turn === -1 ? i : turn) + 1) % count;
+        return { target, ticket };
+      }
     }
+    this.#next = (start + (turn === -1 ? 0 : turn) + 1) % count;
     if (deferred !== undefined) {
       const ticket = deferred.admit();
       if (ticket !== undefined) return { target: deferred, ticket };

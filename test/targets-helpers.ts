@@ -1,0 +1,124 @@
+/**
+ * Shared helpers of the `targets-*` tests: a bounded HTTP client, a proxy on port 0, and fixture
+ * upstreams, all closed by the test that made them. Not a test file itself (no `.test.ts`).
+ */
+import * as assert from 'node:assert/strict';
+import * as http from 'node:http';
+import type { TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startUpstream, type ModeName, type Upstream, type UpstreamMode } from '../fixtures/upstream.js';
+import { createProxy, type Proxy, type ProxyOptions, type TargetSnapshot } from '../lib/index.js';
+
+export { sleep };
+
+export interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+export interface RequestOptions {
+  method?: string;
+  path?: string;
+  body?: string;
+  headers?: Record<string, string>;
+  /** Ms before the request is abandoned with an error. @default 5000 */
+  timeout?: number;
+  signal?: AbortSignal;
+  /** Client agent; by default a fresh connection per request. */
+  agent?: http.Agent;
+}
+
+/** One request on a fresh connection (no client keep-alive, so nothing outlives the test). */
+export function request(base: string, options: RequestOptions = {}): Promise<Reply> {
+  const { method = 'GET', path = '/', body, headers = {}, timeout = 5000, signal, agent } = options;
+  return new Promise((resolve, reject) => {
+    const req = http.request(new URL(path, base), { method, headers, agent: agent ?? false, signal });
+    const timer = setTimeout(() => req.destroy(new Error(`${method} ${path} got no answer within ${timeout} ms`)), timeout);
+    req.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    req.end(body);
+  });
+}
+
+/** A keep-alive client agent for bursts, destroyed after the test. */
+export function keepAliveAgent(t: TestContext): http.Agent {
+  const agent = new http.Agent({ keepAlive: true });
+  t.after(() => agent.destroy());
+  return agent;
+}
+
+/** Starts `count` fixture upstreams, closed after the test. */
+export async function upstreams(t: TestContext, modes: ReadonlyArray<UpstreamMode | ModeName>): Promise<Upstream[]> {
+  const started = await Promise.all(modes.map((mode) => startUpstream({ mode })));
+  t.after(() => Promise.all(started.map((upstream) => upstream.close())));
+  return started;
+}
+
+/** A proxy listening on 127.0.0.1:0, closed after the test (requests still hanging are cut off). */
+export async function startProxy(t: TestContext, options: ProxyOptions): Promise<{ proxy: Proxy; url: string }> {
+  const proxy = createProxy(options);
+  const { port } = await proxy.listen(0, '127.0.0.1');
+  t.after(() => proxy.close(50));
+  return { proxy, url: `http://127.0.0.1:${port}` };
+}
+
+/** The snapshot of one target, by its fixture. */
+export function targetOf(proxy: Proxy, upstream: Upstream): TargetSnapshot {
+  const found = proxy.snapshot().targets.find((target) => target.target === upstream.url);
+  assert.ok(found, `no target ${upstream.url} in the snapshot`);
+  return found;
+}
+
+/** Polls `check` every 5 ms until it is true; fails the test after `timeout` ms. */
+export async function until(check: () => boolean, what: string, timeout = 3000): Promise<void> {
+  const deadline = performance.now() + timeout;
+  while (!check()) {
+    if (performance.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+/** Sends `count` GETs one after another; returns their statuses. */
+export async function sequential(base: string, count: number, options: RequestOptions = {}): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < count; i++) statuses.push((await request(base, options)).status);
+  return statuses;
+}
+
+/** Requests each upstream has received since `before` (from `counts()`). */
+export function counts(list: readonly Upstream[]): number[] {
+  return list.map((upstream) => upstream.stats().requests);
+}
+
+export function since(list: readonly Upstream[], before: readonly number[]): number[] {
+  return counts(list).map((now, i) => now - before[i]!);
+}
+
+/** Tracks the highest `inFlight` the fixture reports, polling every millisecond until stopped. */
+export function watchInFlight(upstream: Upstream): { readonly max: number; stop(): void } {
+  let max = 0;
+  const timer = setInterval(() => {
+    max = Math.max(max, upstream.stats().inFlight);
+  }, 1);
+  return {
+    get max() {
+      return Math.max(max, upstream.stats().inFlight);
+    },
+    stop: () => clearInterval(timer),
+  };
+}
