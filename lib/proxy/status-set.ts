@@ -43,7 +43,8 @@ export class StatusSet {
 
 function checkStatus(status: unknown, where: string, spec: string): void {
   if (!Number.isInteger(status) || (status as number) < 100 || (status as number) > 599) {
-    throw new ConfigError(where, `${JSON.stringify(status)} in ${spec} is not an HTTP status (100-599)`);
+    const within = String(status) === spec.trim() ? '' : ` in ${spec}`;
+    throw new ConfigError(where, `${JSON.stringify(status)}${within} is not an HTTP status (100-599)`);
   }
 }
 
