@@ -1,0 +1,254 @@
+/**
+ * The admin server: its routes, its auth, and its own listener (never the proxy's port, so the
+ * proxied namespace stays entirely the upstream's).
+ *
+ *   GET  /                              the live dashboard
+ *   GET  /breakers                      every target: state, counts, rates, latency; plus routes
+ *   GET  /breakers/{target}             one target
+ *   POST /breakers/{target}/open|close|reset   manual control (bearer token when configured)
+ *   GET  /metrics                       Prometheus text
+ *   GET  /events                        Server-Sent Events: `state` and `stats`
+ *   GET  /healthz, /readyz              liveness; readiness = some target admits requests
+ *
+ * `{target}` is the URL-encoded origin, e.g. `http%3A%2F%2F127.0.0.1%3A3000`.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CircuitState } from '../breaker/breaker.js';
+import type { Proxy } from '../proxy/proxy.js';
+import type { Target } from '../proxy/target.js';
+import { assertAdminBinding, BearerAuth, isCrossSite } from './auth.js';
+import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard.js';
+import { EventHub } from './events.js';
+import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
+import { RateSampler } from './rates.js';
+import { breakersView, statsView, targetView } from './views.js';
+
+export interface AdminHandlerOptions {
+  /** Bearer token required by the manual-control routes. @default none (only use on loopback) */
+  token?: string;
+  /** Ms between rate samples and `stats` events. @default 1000 */
+  sampleInterval?: number;
+}
+
+export interface AdminServerOptions extends AdminHandlerOptions {
+  /** Port of the admin listener; 0 picks a free one. */
+  port: number;
+  /** Interface to bind; a non-loopback one requires `token`. @default '127.0.0.1' */
+  host?: string;
+}
+
+/** `(req, res)` for `http.createServer`; `close()` stops its sampler and ends its event streams. */
+export interface AdminHandler {
+  (req: http.IncomingMessage, res: http.ServerResponse): void;
+  close(): void;
+}
+
+export interface AdminServer {
+  /** e.g. `http://127.0.0.1:9901` */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const ACTIONS = {
+  open: (target: Target) => target.breaker.forceOpen(),
+  close: (target: Target) => target.breaker.forceClose(),
+  reset: (target: Target) => target.breaker.reset(),
+} as const;
+type Action = keyof typeof ACTIONS;
+const isAction = (name: string): name is Action => Object.hasOwn(ACTIONS, name);
+
+const COMMON_HEADERS = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+} as const;
+
+function send(res: http.ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...COMMON_HEADERS, ...headers, 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function sendJson(res: http.ServerResponse, status: number, value: unknown, headers?: Record<string, string>): void {
+  send(res, status, 'application/json; charset=utf-8', `${JSON.stringify(value)}\n`, headers);
+}
+
+function sendError(res: http.ServerResponse, status: number, error: string, message: string, headers?: Record<string, string>): void {
+  sendJson(res, status, { error, message }, headers);
+}
+
+function pathOf(url: string | undefined): string {
+  const raw = url ?? '/';
+  const query = raw.indexOf('?');
+  return query === -1 ? raw : raw.slice(0, query);
+}
+
+/** The target an encoded (or plain) origin names, or undefined. */
+function findTarget(proxy: Proxy, encoded: string): Target | undefined {
+  let origin: string;
+  try {
+    origin = decodeURIComponent(encoded);
+  } catch {
+    return undefined;
+  }
+  const exact = proxy.registry.get(origin);
+  if (exact !== undefined) return exact;
+  try {
+    // `HTTP://127.0.0.1:80/` names the same origin as `http://127.0.0.1`.
+    return proxy.registry.get(new URL(origin).origin);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A target admits requests unless its circuit is OPEN; reading `state` ends an expired open period. */
+function readiness(proxy: Proxy): { ready: boolean; admitting: number; targets: number } {
+  let admitting = 0;
+  let targets = 0;
+  for (const target of proxy.registry.values()) {
+    targets++;
+    if (target.breaker.state !== CircuitState.OPEN) admitting++;
+  }
+  return { ready: admitting > 0, admitting, targets };
+}
+
+/**
+ * The admin routes as a request handler, for any `http.Server` (or a framework). Starts one
+ * unref'd sampling timer; call `handler.close()` when done with it.
+ */
+export function createAdminHandler(proxy: Proxy, options: AdminHandlerOptions = {}): AdminHandler {
+  const auth = resolveToken(options.token);
+  const sampler = new RateSampler(proxy, options.sampleInterval === undefined ? {} : { interval: options.sampleInterval });
+  const hub = new EventHub(proxy, sampler, { stats: () => statsView(proxy, sampler) });
+  hub.attach();
+  sampler.start();
+
+  const allow = (req: http.IncomingMessage, res: http.ServerResponse, methods: readonly string[]): boolean => {
+    if (methods.includes(req.method ?? '')) return true;
+    sendError(res, 405, 'method_not_allowed', `Use ${methods.join(' or ')}.`, { allow: methods.join(', ') });
+    return false;
+  };
+  const GET = ['GET', 'HEAD'] as const;
+
+  const control = (req: http.IncomingMessage, res: http.ServerResponse, encoded: string, action: Action): void => {
+    if (!allow(req, res, ['POST'])) return;
+    if (isCrossSite(req)) return sendError(res, 403, 'forbidden', 'Cross-site requests cannot change breakers.');
+    if (auth !== undefined) {
+      const verdict = auth.check(req);
+      if (verdict !== 'ok') {
+        const challenge = verdict === 'invalid' ? 'Bearer realm="proxy-breaker", error="invalid_token"' : 'Bearer realm="proxy-breaker"';
+        return sendError(res, 401, 'unauthorized', 'A valid bearer token is required.', { 'www-authenticate': challenge });
+      }
+    }
+    const target = findTarget(proxy, encoded);
+    if (target === undefined) return sendError(res, 404, 'unknown_target', 'No such target.');
+    ACTIONS[action](target);
+    sendJson(res, 200, { action, ...targetView(target, sampler, []) });
+  };
+
+  const route = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const path = pathOf(req.url);
+    switch (path) {
+      case '/':
+        if (!allow(req, res, GET)) return;
+        return send(res, 200, 'text/html; charset=utf-8', DASHBOARD_HTML, {
+          'content-security-policy': DASHBOARD_CSP,
+          'x-frame-options': 'DENY',
+        });
+      case '/breakers':
+        if (!allow(req, res, GET)) return;
+        return sendJson(res, 200, breakersView(proxy, sampler, hub));
+      case '/metrics':
+        if (!allow(req, res, GET)) return;
+        return send(res, 200, METRICS_CONTENT_TYPE, renderMetrics(proxy));
+      case '/healthz':
+        if (!allow(req, res, GET)) return;
+        return sendJson(res, 200, { status: 'ok' });
+      case '/readyz': {
+        if (!allow(req, res, GET)) return;
+        const state = readiness(proxy);
+        return sendJson(res, state.ready ? 200 : 503, { status: state.ready ? 'ready' : 'unavailable', ...state });
+      }
+      case '/events':
+        if (!allow(req, res, GET)) return;
+        return hub.connect(req, res);
+    }
+    if (path.startsWith('/breakers/')) {
+      const rest = path.slice('/breakers/'.length);
+      const slash = rest.lastIndexOf('/');
+      const last = rest.slice(slash + 1);
+      if (slash > 0 && isAction(last)) return control(req, res, rest.slice(0, slash), last);
+      if (!allow(req, res, GET)) return;
+      const target = findTarget(proxy, rest);
+      if (target === undefined) return sendError(res, 404, 'unknown_target', 'No such target.');
+      const view = breakersView(proxy, sampler, hub).targets.find((t) => t.target === target.origin);
+      return sendJson(res, 200, view);
+    }
+    sendError(res, 404, 'not_found', 'Try /, /breakers, /metrics, /events, /healthz or /readyz.');
+  };
+
+  const handler = ((req: http.IncomingMessage, res: http.ServerResponse): void => {
+    // No route reads a body; drain it so keep-alive connections stay usable.
+    req.resume();
+    try {
+      route(req, res);
+    } catch {
+      // Never echo the error: it could quote request data.
+      if (!res.headersSent) sendError(res, 500, 'internal_error', 'The admin server failed to answer.');
+      else res.destroy();
+    }
+  }) as AdminHandler;
+  handler.close = (): void => {
+    sampler.stop();
+    hub.close();
+  };
+  return handler;
+}
+
+function resolveToken(token: unknown): BearerAuth | undefined {
+  if (token === undefined) return undefined;
+  if (typeof token !== 'string' || !/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) {
+    // Do not quote the value: it is a secret.
+    throw new TypeError('Expected `token` to be a non-empty string of token characters (A-Z a-z 0-9 - . _ ~ + /).');
+  }
+  return new BearerAuth(token);
+}
+
+/** Starts the admin server on its own listener; refuses a non-loopback `host` without a token. */
+export async function startAdminServer(proxy: Proxy, options: AdminServerOptions): Promise<AdminServer> {
+  const { port, host = '127.0.0.1', token } = options;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`Expected \`port\` to be an integer from 0 to 65535, got ${String(port)}`);
+  }
+  assertAdminBinding(host, token);
+  const handler = createAdminHandler(proxy, options);
+  const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 }, handler);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    handler.close();
+    throw error;
+  }
+  const address = server.address() as AddressInfo;
+  const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${shown}:${address.port}`,
+    port: address.port,
+    close(): Promise<void> {
+      closing ??= new Promise<void>((resolve) => {
+        handler.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}

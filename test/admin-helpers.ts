@@ -1,0 +1,187 @@
+/**
+ * Shared helpers of the `admin-*.test.ts` files (not a test file itself): a real proxy in front of
+ * a fixture upstream plus its admin server, all on 127.0.0.1 port 0 and closed when the test ends;
+ * an HTTP client and an SSE reader whose every wait is bounded.
+ */
+import * as http from 'node:http';
+import type { TestContext } from 'node:test';
+import { startUpstream, type Upstream } from '../fixtures/upstream.js';
+import { startAdminServer, type AdminServer } from '../lib/admin/index.js';
+import { createProxy, type Proxy, type ProxyBreakerOptions, type ProxyOptions } from '../lib/index.js';
+
+export const TIMEOUT = 3_000;
+
+export interface Stack {
+  upstream: Upstream;
+  proxy: Proxy;
+  /** `http://127.0.0.1:PORT` of the proxy. */
+  proxyUrl: string;
+  admin: AdminServer;
+  /** The upstream's origin, URL-encoded for `/breakers/{target}`. */
+  encoded: string;
+}
+
+export interface StackOptions {
+  breaker?: ProxyBreakerOptions;
+  token?: string;
+  /** Ms between rate samples and SSE `stats` events. @default 1000 */
+  sampleInterval?: number;
+  proxy?: Omit<ProxyOptions, 'target' | 'breaker'>;
+}
+
+/** Upstream -> proxy -> admin server, closed in reverse order when `t` ends. */
+export async function stack(t: TestContext, options: StackOptions = {}): Promise<Stack> {
+  const upstream = await startUpstream();
+  t.after(() => upstream.close());
+  const proxy = createProxy({
+    target: upstream.url,
+    breaker: { failureThreshold: 3, resetTimeout: 60_000, jitter: 0, ...options.breaker },
+    ...options.proxy,
+  });
+  const { port } = await proxy.listen(0, '127.0.0.1');
+  t.after(() => proxy.close(100));
+  const admin = await startAdminServer(proxy, {
+    port: 0,
+    ...(options.token === undefined ? {} : { token: options.token }),
+    ...(options.sampleInterval === undefined ? {} : { sampleInterval: options.sampleInterval }),
+  });
+  t.after(() => admin.close());
+  return { upstream, proxy, proxyUrl: `http://127.0.0.1:${port}`, admin, encoded: encodeURIComponent(upstream.url) };
+}
+
+export interface Reply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  text: string;
+  json(): unknown;
+}
+
+/** One request on a fresh connection, bounded by `TIMEOUT`. */
+export function fetchText(url: string, options: { method?: string; headers?: http.OutgoingHttpHeaders } = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false, signal: AbortSignal.timeout(TIMEOUT) });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('error', reject);
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text, json: () => JSON.parse(text) as unknown }));
+    });
+    req.end();
+  });
+}
+
+/** Sends `count` requests through the proxy one after another; resolves to their statuses. */
+export async function hit(proxyUrl: string, count: number): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < count; i++) statuses.push((await fetchText(`${proxyUrl}/`)).status);
+  return statuses;
+}
+
+/** Makes the upstream answer 500 and sends enough requests to open the circuit. */
+export async function trip(s: Stack, failures = 3): Promise<void> {
+  await s.upstream.setMode({ type: 'status', status: 500 });
+  await hit(s.proxyUrl, failures);
+}
+
+export interface SseEvent {
+  event: string;
+  data: string;
+}
+
+/** A Server-Sent Events client on a raw `http.get`, parsing the stream as the spec says. */
+export class SseReader {
+  readonly events: SseEvent[] = [];
+  readonly comments: string[] = [];
+  res: http.IncomingMessage | undefined;
+  readonly #req: http.ClientRequest;
+  readonly #waiters = new Set<() => void>();
+  #buffer = '';
+  #event = '';
+  #data: string[] = [];
+
+  private constructor(url: string) {
+    this.#req = http.get(url, { agent: false });
+  }
+
+  /** Connects and resolves once the response head has arrived. */
+  static open(url: string): Promise<SseReader> {
+    const reader = new SseReader(url);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no SSE response from ${url}`)), TIMEOUT);
+      reader.#req.on('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      reader.#req.on('response', (res) => {
+        clearTimeout(timer);
+        reader.res = res;
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => reader.#feed(chunk));
+        res.on('error', () => undefined);
+        resolve(reader);
+      });
+    });
+  }
+
+  #feed(chunk: string): void {
+    this.#buffer += chunk;
+    let newline: number;
+    while ((newline = this.#buffer.search(/\r\n|\r|\n/)) !== -1) {
+      const line = this.#buffer.slice(0, newline);
+      this.#buffer = this.#buffer.slice(newline + (this.#buffer.startsWith('\r\n', newline) ? 2 : 1));
+      this.#line(line);
+    }
+    for (const wake of this.#waiters) wake();
+  }
+
+  #line(line: string): void {
+    if (line === '') {
+      if (this.#data.length > 0) this.events.push({ event: this.#event || 'message', data: this.#data.join('\n') });
+      this.#event = '';
+      this.#data = [];
+      return;
+    }
+    if (line.startsWith(':')) return void this.comments.push(line.slice(1).trim());
+    const colon = line.indexOf(':');
+    const field = colon === -1 ? line : line.slice(0, colon);
+    let value = colon === -1 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'event') this.#event = value;
+    else if (field === 'data') this.#data.push(value);
+  }
+
+  /** Resolves with the first event (already received or coming) that `match` accepts. */
+  next(match: (event: SseEvent) => boolean, timeout = TIMEOUT): Promise<SseEvent> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const found = this.events.find(match);
+        if (found === undefined) return false;
+        clearTimeout(timer);
+        this.#waiters.delete(wake);
+        resolve(found);
+        return true;
+      };
+      const wake = (): void => void check();
+      const timer = setTimeout(() => {
+        this.#waiters.delete(wake);
+        reject(new Error(`no matching SSE event within ${timeout} ms; got ${this.events.map((e) => e.event).join(', ')}`));
+      }, timeout);
+      if (!check()) this.#waiters.add(wake);
+    });
+  }
+
+  close(): void {
+    this.#req.destroy();
+  }
+}
+
+/** Resolves once `predicate()` holds, polling every 10 ms; rejects after `timeout`. */
+export async function until(predicate: () => boolean, timeout = TIMEOUT): Promise<void> {
+  const deadline = performance.now() + timeout;
+  while (!predicate()) {
+    if (performance.now() > deadline) throw new Error(`condition not met within ${timeout} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
