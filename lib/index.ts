@@ -25,3 +25,5 @@ export type {
 export type { ProxyBreakerOptions, ProxyOptions, RouteOptions, TargetInput } from './proxy/options.js';
 export type { Outcome, TargetSnapshot } from './proxy/target.js';
 export type { ProxyErrorType } from './proxy/answers.js';
+export { assertAdminBinding, createAdminHandler, renderMetrics, startAdminServer } from './admin/index.js';
+export type { AdminHandler, AdminHandlerOptions, AdminServer, AdminServerOptions } from './admin/index.js';

@@ -21,6 +21,9 @@ export interface CliArgs {
   config: string | undefined;
   logFormat: LogFormat | undefined;
   listen: { port?: number; host?: string };
+  /** The admin server flags, as given. */
+  admin: { port?: number; host?: string; token?: string };
+  accessLog: boolean | undefined;
   /** The proxy options the flags set, and only those. */
   proxy: ProxyOptions;
   /** Option paths the flags set, each with its flag: `breaker.failureThreshold` -> `--failure-threshold`. */
@@ -70,6 +73,10 @@ export const FLAGS = {
   'probe-path': { type: 'string', value: 'PATH', option: 'probePath', help: 'probe half-open targets with GET PATH instead of a client request' },
   'preserve-host': { type: 'boolean', option: 'preserveHost', help: "forward the client's Host header" },
   insecure: { type: 'boolean', option: 'insecure', help: "do not verify https targets' certificates (prints a warning)" },
+  'admin-port': { type: 'string', value: 'N', number: { min: 0, max: 65535, integer: true }, help: 'serve the admin API, metrics and dashboard on this port (off unless given)' },
+  'admin-host': { type: 'string', value: 'ADDR', help: 'admin listen address (default 127.0.0.1; any other needs a token)' },
+  'admin-token': { type: 'string', value: 'TOKEN', help: 'bearer token for the admin control routes (or env PROXY_BREAKER_ADMIN_TOKEN)' },
+  'access-log': { type: 'boolean', help: 'one JSON line per request on stdout' },
   'log-format': { type: 'string', value: 'text|json', help: 'state changes and errors on stderr (default text)' },
   config: { type: 'string', value: 'FILE', help: 'read options from a JSON file (see below); SIGHUP reloads it' },
   check: { type: 'boolean', help: 'with --config: validate, print the resolved routing table, exit 0 (or 2)' },
@@ -120,11 +127,16 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     config: values.config as string | undefined,
     logFormat: values['log-format'] === undefined ? undefined : logFormat(values['log-format'] as string),
     listen: {},
+    admin: {},
+    accessLog: values['access-log'] === true ? true : undefined,
     proxy: proxy as ProxyOptions,
     flagOf,
   };
   if (values.port !== undefined) args.listen.port = parseNumber(values.port as string, '--port', FLAGS.port.number);
-  if (values.host !== undefined) args.listen.host = listenHost(values.host as string);
+  if (values.host !== undefined) args.listen.host = listenHost(values.host as string, '--host');
+  if (values['admin-port'] !== undefined) args.admin.port = parseNumber(values['admin-port'] as string, '--admin-port', FLAGS['admin-port'].number);
+  if (values['admin-host'] !== undefined) args.admin.host = listenHost(values['admin-host'] as string, '--admin-host');
+  if (values['admin-token'] !== undefined) args.admin.token = adminToken(values['admin-token'] as string);
   if (args.config === '') throw new CliError('--config: expected a file name, got ""');
   checkCombinations(args, targets !== undefined, routes !== undefined, stripPrefix);
   return args;
@@ -193,8 +205,14 @@ function logFormat(text: string): LogFormat {
   return text as LogFormat;
 }
 
-function listenHost(text: string): string {
-  if (text === '' || /[\s/]/.test(text)) throw new CliError(`--host: expected an address like 127.0.0.1, :: or localhost, got ${JSON.stringify(text)}`);
+function listenHost(text: string, flag: string): string {
+  if (text === '' || /[\s/]/.test(text)) throw new CliError(`${flag}: expected an address like 127.0.0.1, :: or localhost, got ${JSON.stringify(text)}`);
+  return text;
+}
+
+/** A bearer token (RFC 6750 token68 characters). Its value is never echoed: it is a secret. */
+export function adminToken(text: string, source = '--admin-token'): string {
+  if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(text)) throw new CliError(`${source}: expected letters, digits and -._~+/ (a bearer token)`);
   return text;
 }
 

@@ -2,9 +2,10 @@
  * The CLI's whole configuration: the config file (if any) with the flags over it, validated by
  * `resolveProxyOptions`. Read at start, and again on SIGHUP.
  */
+import { assertAdminBinding } from '../admin/auth.js';
 import { ConfigError } from '../errors.js';
 import { resolveProxyOptions, type ProxyConfig, type ProxyOptions } from '../proxy/options.js';
-import { flagForPath, type CliArgs } from './args.js';
+import { adminToken, flagForPath, type CliArgs } from './args.js';
 import { CliError } from './cli-error.js';
 import { CLI_KEYS, readConfigFile, type AdminConfig, type LogConfig } from './config-file.js';
 
@@ -44,10 +45,35 @@ export function resolveCliConfig(args: CliArgs, base: ProxyOptions = {}): CliCon
       port: args.listen.port ?? file?.listen.port ?? DEFAULT_PORT,
       host: args.listen.host ?? file?.listen.host ?? DEFAULT_HOST,
     },
-    admin: file?.admin,
-    log: { format: args.logFormat ?? file?.log.format ?? 'text', accessLog: file?.log.accessLog ?? false },
+    admin: adminSettings(args, file?.admin),
+    log: { format: args.logFormat ?? file?.log.format ?? 'text', accessLog: args.accessLog ?? file?.log.accessLog ?? false },
     configFile: args.config,
   };
+}
+
+/** Environment variable for the admin token, so that it need not show in `ps`. */
+export const ADMIN_TOKEN_ENV = 'PROXY_BREAKER_ADMIN_TOKEN';
+
+/**
+ * The admin server's settings: flags over the file, the token also from the environment. A
+ * non-loopback admin address without a token is refused: the control routes would be open.
+ */
+function adminSettings(args: CliArgs, file: AdminConfig | undefined): AdminConfig | undefined {
+  const port = args.admin.port ?? file?.port;
+  if (port === undefined) {
+    if (args.admin.host !== undefined) throw new CliError('--admin-host: needs --admin-port N (the admin server is off without it)');
+    if (args.admin.token !== undefined) throw new CliError('--admin-token: needs --admin-port N (the admin server is off without it)');
+    return undefined;
+  }
+  const env = process.env[ADMIN_TOKEN_ENV];
+  const token = args.admin.token ?? (env === undefined || env === '' ? undefined : adminToken(env, ADMIN_TOKEN_ENV)) ?? file?.token;
+  const host = args.admin.host ?? file?.host ?? DEFAULT_HOST;
+  try {
+    assertAdminBinding(host, token);
+  } catch (error) {
+    throw new CliError(`${args.admin.host === undefined ? 'admin.host' : '--admin-host'}: ${(error as Error).message.replace(/^admin: /, '')}`);
+  }
+  return { port, host, token };
 }
 
 export function mergeOptions(lower: ProxyOptions, upper: ProxyOptions): ProxyOptions {

@@ -2,7 +2,9 @@
  * Runs the proxy: creates it, logs its events, listens, prints where, and hands the process to
  * the signal handlers.
  */
+import { startAdminServer, type AdminServer } from '../admin/server.js';
 import { createProxy, type Proxy } from '../proxy/proxy.js';
+import { AccessLog } from './access-log.js';
 import type { CliArgs } from './args.js';
 import { CliError } from './cli-error.js';
 import type { CliConfig } from './config.js';
@@ -51,9 +53,9 @@ export async function startProxy(config: CliConfig, log: Log): Promise<Started> 
   }
 }
 
-function listenError(error: unknown, host: string, port: number): CliError {
+function listenError(error: unknown, host: string, port: number, what = ''): CliError {
   const code = (error as { code?: string }).code;
-  const where = `cannot listen on ${httpUrl(host, port).slice('http://'.length)}`;
+  const where = `${what}cannot listen on ${httpUrl(host, port).slice('http://'.length)}`;
   const why: Record<string, string> = {
     EADDRINUSE: 'address already in use (EADDRINUSE); stop the other server or pick another --port (0 picks a free one)',
     EACCES: 'permission denied (EACCES); ports below 1024 need privileges',
@@ -63,10 +65,33 @@ function listenError(error: unknown, host: string, port: number): CliError {
   return new CliError(`${where}: ${(code !== undefined && why[code]) || (error as Error).message}`, { exitCode: 1 });
 }
 
+/** Starts the admin server when configured; a listen failure closes the proxy and exits 1. */
+async function startAdmin(config: CliConfig, proxy: Proxy): Promise<AdminServer | undefined> {
+  if (config.admin === undefined) return undefined;
+  const { port, host, token } = config.admin;
+  try {
+    return await startAdminServer(proxy, token === undefined ? { port, host } : { port, host, token });
+  } catch (error) {
+    await proxy.close(0);
+    throw listenError(error, host, port, 'admin server: ');
+  }
+}
+
 /** `proxy-breaker --target ...` / `--config ...`: serves until a signal. */
 export async function serve(args: CliArgs, config: CliConfig, io: Io, log: Log): Promise<Running> {
   const { proxy, url } = await startProxy(config, log);
-  const close = (): Promise<void> => proxy.close(DRAIN_MS);
+  const admin = await startAdmin(config, proxy);
+  let accessLog: AccessLog | undefined;
+  if (config.log.accessLog) {
+    const writer = new AccessLog(io.stdout);
+    proxy.on('response', (info) => writer.record(info));
+    accessLog = writer;
+  }
+  const close = async (): Promise<void> => {
+    await admin?.close();
+    await proxy.close(DRAIN_MS);
+    accessLog?.flush();
+  };
   // Handlers first: whoever reads the line below may signal at once.
   onStopSignals({ log, stop: close, inFlight: () => proxy.inFlight });
   if (config.configFile !== undefined) {
@@ -76,5 +101,6 @@ export async function serve(args: CliArgs, config: CliConfig, io: Io, log: Log):
     });
   }
   io.stdout.write(`proxy-breaker listening on ${url} -> ${routesSummary(config.resolved)}\n`);
+  if (admin !== undefined) io.stdout.write(`admin API, metrics and dashboard on ${admin.url}/\n`);
   return { url, close };
 }

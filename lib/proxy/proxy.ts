@@ -4,13 +4,15 @@
  */
 import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { renderMetrics } from '../admin/metrics.js';
+import { createAdminHandler, type AdminHandler } from '../admin/server.js';
 import type { CircuitState } from '../breaker/breaker.js';
 import type { UpstreamError } from '../errors.js';
 import { sendAnswer, type ProxyErrorType } from './answers.js';
 import { Exchange, type ExchangeOwner } from './forward.js';
-import { hasBody, isLoop } from './headers.js';
+import { hasBody, headProblem, isLoop, MAX_REQUEST_FIELDS } from './headers.js';
 import { resolveProxyOptions, type ProxyConfig, type ProxyOptions } from './options.js';
 import { normalizeRequestTarget } from './path.js';
 import { SyntheticProber } from './probe.js';
@@ -92,12 +94,22 @@ class RequestRefusal {
     readonly status: number,
     readonly error: ProxyErrorType,
     readonly extra?: string[],
+    /** The connection cannot be trusted past this request: close it, refuse what is pipelined behind. */
+    readonly close = false,
   ) {}
 }
 const REFUSE_CONNECT = new RequestRefusal(405, 'http_request_denied', ['Allow', 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS']);
 const REFUSE_LOOP = new RequestRefusal(508, 'proxy_loop_detected');
 const REFUSE_BAD_TARGET = new RequestRefusal(400, 'http_request_error');
 const REFUSE_NO_ROUTE = new RequestRefusal(404, 'destination_not_found');
+const REFUSE_FIELDS = new RequestRefusal(431, 'http_request_error', undefined, true);
+const REFUSE_FRAMING = new RequestRefusal(400, 'http_request_error', undefined, true);
+const REFUSE_HOST = new RequestRefusal(400, 'http_request_error', undefined, true);
+const REFUSE_H2C = new RequestRefusal(403, 'http_request_denied');
+const H2C = /(?:^|,)\s*h2c\s*(?:,|$)/i;
+/** Marks a client connection on which a request was refused with `close`. */
+const kRefused = Symbol('proxy-breaker.refused');
+type ClientSocket = Socket & { [kRefused]?: true };
 type ServerResponse = http.ServerResponse;
 
 /** Node's server limits, set where `listen()` makes the server; documented in the README. */
@@ -106,12 +118,19 @@ export const SERVER_LIMITS = {
   headersTimeout: 10_000,
   /** Whole request, body included, must arrive within this (slow POST). 0 would turn it off. */
   requestTimeout: 300_000,
+  /**
+   * How often Node checks the two timeouts above. Node's default (30 s) would let a slowloris
+   * connection live up to 30 s, not 10.
+   */
+  connectionsCheckingInterval: 1_000,
   /** Idle keep-alive connections are closed after this. */
   keepAliveTimeout: 5_000,
   /** Request head size limit (Node's default 16 KiB); larger heads get 431. */
   maxHeaderSize: 16 * 1024,
   /** Requests served per keep-alive connection before it is closed (0 = unlimited). */
   maxRequestsPerSocket: 0,
+  /** Request header fields allowed; more get 431 (checked by `handler`, so under any server). */
+  maxHeaderFields: MAX_REQUEST_FIELDS,
 } as const;
 
 export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
@@ -124,6 +143,7 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
   readonly #observed = new WeakSet<Target>();
   readonly #probers = new Map<Target, SyntheticProber>();
   #draining = false;
+  #adminHandler: AdminHandler | undefined;
 
   constructor(options: ProxyOptions) {
     super();
@@ -191,7 +211,7 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
   #handle(req: IncomingMessage, res: ServerResponse): void {
     if (this.#draining) res.shouldKeepAlive = false;
     const found = this.#resolve(req);
-    if (found instanceof RequestRefusal) return sendAnswer(res, found.status, found.error, '', undefined, found.extra);
+    if (found instanceof RequestRefusal) return refuseRequest(req, res, found);
     const { route, path } = found;
     const admission = route.pick();
     if (admission === undefined) return this.#refuse(route, req, res);
@@ -202,6 +222,10 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
   #resolve(req: IncomingMessage): { route: Route; path: string } | RequestRefusal {
     // A forward proxy tunnels with CONNECT; this is a reverse proxy and goes to its targets only.
     if (req.method === 'CONNECT') return REFUSE_CONNECT;
+    // A request pipelined behind one whose framing was refused: where it starts is a guess.
+    if ((req.socket as ClientSocket)[kRefused] === true) return REFUSE_FRAMING;
+    const problem = headProblem(req);
+    if (problem !== undefined) return problem === 'fields' ? REFUSE_FIELDS : problem === 'framing' ? REFUSE_FRAMING : REFUSE_HOST;
     if (isLoop(req.rawHeaders)) return REFUSE_LOOP;
     const target = normalizeRequestTarget(req.url ?? '');
     if (target === undefined) return REFUSE_BAD_TARGET;
@@ -228,6 +252,9 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
   }
 
   #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Upgrading to h2c (deprecated, RFC 9113 3.1) would make the tunnel an HTTP/2 connection to the
+    // target, carrying any request past routing and these checks ("h2c smuggling").
+    if (H2C.test(req.headers.upgrade ?? '')) return answerSocket(socket, REFUSE_H2C.status, REFUSE_H2C.error);
     const found = this.#resolve(req);
     if (found instanceof RequestRefusal) return answerSocket(socket, found.status, found.error);
     const { route, path } = found;
@@ -303,12 +330,28 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
     };
   }
 
+  /** The Prometheus text exposition (format 0.0.4) of every target's counters and breaker. */
+  metrics(): string {
+    return renderMetrics(this);
+  }
+
+  /**
+   * The admin routes (`/breakers`, `/metrics`, `/healthz`, `/readyz`, `/events`, the dashboard,
+   * and POST control routes), to mount on a server of your own. Made on first use and closed by
+   * `close()`. It has no token: mount it where only operators reach it, or use
+   * `createAdminHandler(proxy, { token })`.
+   */
+  get adminHandler(): AdminHandler {
+    return (this.#adminHandler ??= createAdminHandler(this));
+  }
+
   /** Starts a server for this proxy; resolves to the bound address. */
   listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
     if (this.server !== undefined) return Promise.reject(new Error('listen() was called already'));
     const server = http.createServer({
       headersTimeout: SERVER_LIMITS.headersTimeout,
       requestTimeout: SERVER_LIMITS.requestTimeout,
+      connectionsCheckingInterval: SERVER_LIMITS.connectionsCheckingInterval,
       keepAliveTimeout: SERVER_LIMITS.keepAliveTimeout,
       maxHeaderSize: SERVER_LIMITS.maxHeaderSize,
     }, this.handler);
@@ -349,6 +392,7 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
       await closed;
     }
     for (const prober of this.#probers.values()) prober.stop();
+    this.#adminHandler?.close();
     for (const target of this.registry.values()) target.close();
   }
 }
@@ -358,10 +402,23 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
  * proxy-made error (status + Proxy-Status), then close, since the connection's framing is lost.
  */
 function onClientError(error: Error & { code?: string }, socket: Duplex): void {
-  if (!socket.writable) return void socket.destroy();
+  // A response already under way (a body error or a timeout mid-upload): a status line written now
+  // would land inside its body. Cut the connection instead, as Node's own handler does.
+  const current = (socket as { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (!socket.writable || current?.headersSent === true) return void socket.destroy();
   const status =
     error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'HPE_URI_TOO_LONG' ? 414 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
   answerSocket(socket, status, 'http_request_error');
+}
+
+/** Answers a request refused before routing; a `close` refusal also condemns its connection. */
+function refuseRequest(req: IncomingMessage, res: ServerResponse, refusal: RequestRefusal): void {
+  if (refusal.close) {
+    res.shouldKeepAlive = false;
+    // Node has parsed (and will hand over) whatever was pipelined behind this request already.
+    (req.socket as ClientSocket)[kRefused] = true;
+  }
+  sendAnswer(res, refusal.status, refusal.error, '', undefined, refusal.extra);
 }
 
 export function createProxy(options: ProxyOptions): Proxy {
