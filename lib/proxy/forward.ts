@@ -9,7 +9,8 @@
  */
 import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestOptions } from 'node:https';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Ticket } from '../breaker/breaker.js';
 import type { DeadlineEntry } from '../deadlines.js';
 import {
@@ -22,6 +23,7 @@ import {
 } from '../errors.js';
 import { sendAnswer, type ProxyErrorType } from './answers.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
+import { normalizeRequestTarget } from './path.js';
 import type { Admission, Route } from './routes.js';
 import type { Outcome, Target } from './target.js';
 
@@ -43,6 +45,12 @@ type Tagged<T> = T & { [kExchange]: Exchange };
 
 /** Methods a failover retry may repeat (RFC 9110 9.2.2: idempotent). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
+
+/**
+ * Interim (1xx) responses allowed before the final one. They are not relayed; past this many the
+ * target is broken (or hostile: a 1xx storm would hold the exchange until the call timeout).
+ */
+export const MAX_INTERIM_RESPONSES = 32;
 
 /** Connection errors that happen before a target could have read any of the request. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
@@ -66,11 +74,16 @@ export class Exchange implements DeadlineEntry {
   upstreamRes: IncomingMessage | undefined = undefined;
   /** Attempts made so far; more than one after a failover retry. */
   attempts = 0;
+  /** The status the client gets: the upstream's, or the proxy's own answer; 0 until either. */
   status = 0;
   outcome: Outcome | undefined = undefined;
   #failureStatus = false;
   /** This exchange holds one of the proxy's retry-budget slots. */
   #retrying = false;
+  /** Targets that failed this request, so a second retry does not go back to one of them. */
+  #tried: Target[] | undefined = undefined;
+  /** Interim (1xx) responses of the current attempt. */
+  #interim = 0;
 
   constructor(owner: ExchangeOwner, req: IncomingMessage, res: ServerResponse, route: Route, path: string, hasBody: boolean) {
     this.owner = owner;
@@ -90,6 +103,7 @@ export class Exchange implements DeadlineEntry {
     this.target = target;
     this.ticket = ticket;
     this.attempts++;
+    this.#interim = 0;
     target.inFlight++;
     const req = this.req;
     const socket = req.socket as Socket & { encrypted?: boolean };
@@ -97,7 +111,7 @@ export class Exchange implements DeadlineEntry {
       agent: target.agent,
       host: target.hostname,
       port: target.port,
-      servername: target.https ? target.url.hostname : undefined,
+      servername: serverName(target),
       method: req.method,
       path: this.path,
       setHost: false,
@@ -107,6 +121,7 @@ export class Exchange implements DeadlineEntry {
         proto: socket.encrypted === true ? 'https' : 'http',
         clientAddress: socket.remoteAddress ?? '',
         upgrade: false,
+        authority: absoluteAuthority(req.url),
       }),
     };
     const upstream = target.request(options) as Tagged<ClientRequest>;
@@ -114,6 +129,8 @@ export class Exchange implements DeadlineEntry {
     this.upstreamReq = upstream;
     upstream.on('response', onUpstreamResponse);
     upstream.on('error', onUpstreamError);
+    upstream.on('information', onUpstreamInformation);
+    upstream.on('upgrade', onUpstreamUpgrade);
     this.route.deadlines.add(this);
     if (this.hasBody) req.pipe(upstream);
     else upstream.end();
@@ -136,7 +153,13 @@ export class Exchange implements DeadlineEntry {
       upstreamRes.destroy();
       return;
     }
-    res.writeHead(status, upstreamRes.statusMessage, forwardResponseHeaders(upstreamRes.rawHeaders));
+    try {
+      res.writeHead(status, upstreamRes.statusMessage, forwardResponseHeaders(upstreamRes.rawHeaders, false, chunksResponse(res, status)));
+    } catch (error) {
+      // A head Node will not send on (a status below 100): thrown from this 'response' listener it
+      // would take the process down. The target broke the protocol; answer for it.
+      return this.#badHead(error);
+    }
     upstreamRes.on('end', onUpstreamEnd);
     upstreamRes.on('close', onUpstreamClose);
     upstreamRes.pipe(res);
@@ -190,6 +213,25 @@ export class Exchange implements DeadlineEntry {
     this.#abortUpstream();
   }
 
+  /** An interim (1xx) response arrived. */
+  interim(): void {
+    if (++this.#interim > MAX_INTERIM_RESPONSES) this.protocolError(new Error(`more than ${MAX_INTERIM_RESPONSES} interim (1xx) responses`));
+  }
+
+  /** The target broke HTTP before its final response (a 1xx storm, a 101 nobody asked for). */
+  protocolError(cause: Error): void {
+    if (this.outcome !== undefined) return;
+    this.route.deadlines.remove(this);
+    this.#badHead(cause);
+  }
+
+  #badHead(cause: unknown): void {
+    const failure = withoutStack(() => new UpstreamConnectionError('http_protocol_error', this.target.origin, cause));
+    if (!this.#failureStatus) this.ticket.failure(failure);
+    this.owner.exchangeFailed(this, failure);
+    this.#answer(502, 'http_protocol_error', 'error');
+  }
+
   #brokenBody(cause: unknown): void {
     const failure = withoutStack(() => new UpstreamResponseError(this.target.origin, cause));
     if (!this.#failureStatus) this.ticket.failure(failure);
@@ -210,21 +252,30 @@ export class Exchange implements DeadlineEntry {
     const reusedReset = error.code === 'ECONNRESET' && this.upstreamReq?.reusedSocket === true;
     if (!NOT_SENT.has(error.code ?? '') && !reusedReset) return false;
     const owner = this.owner;
-    const budget = Math.max(owner.retryBudgetMin, (owner.inFlight * owner.retryBudgetPercent) / 100);
-    if (owner.retriesInFlight >= budget) return false;
+    // One budget slot per exchange, however many retries it makes: #finish gives back one.
+    if (!this.#retrying) {
+      const budget = Math.max(owner.retryBudgetMin, (owner.inFlight * owner.retryBudgetPercent) / 100);
+      if (owner.retriesInFlight >= budget) return false;
+    }
     const failed = this.target;
-    const next = this.route.pick(failed);
+    const tried = (this.#tried ??= []);
+    tried.push(failed);
+    const next = this.route.pick(tried);
     if (next === undefined) return false;
     failed.inFlight--;
     failed.record('error');
     this.#detachUpstream();
-    owner.retriesInFlight++;
-    this.#retrying = true;
+    if (!this.#retrying) {
+      owner.retriesInFlight++;
+      this.#retrying = true;
+    }
     this.send(next);
     return true;
   }
 
   #answer(status: number, type: ProxyErrorType, outcome: Outcome): void {
+    // Set before #finish() reports the exchange: the status the client gets is the proxy's own.
+    this.status = status;
     this.#finish(outcome);
     this.#abortUpstream();
     sendAnswer(this.res, status, type, this.target.origin);
@@ -253,9 +304,12 @@ export class Exchange implements DeadlineEntry {
 
   #abortUpstream(): void {
     const upstream = this.upstreamReq;
-    if (upstream !== undefined && !upstream.destroyed && !(this.upstreamRes?.complete ?? false)) {
+    if (upstream !== undefined && !(this.upstreamRes?.complete ?? false)) {
       this.req.unpipe(upstream);
       upstream.destroy();
+      // unpipe() (and pipe() itself, when the upstream request fails) leaves the rest of the client's body unread, and Node does not drain a request
+      // that was read from: the keep-alive connection would stall behind it. Discard it instead.
+      if (!this.req.complete) this.req.resume();
     }
     const upstreamRes = this.upstreamRes;
     if (upstreamRes !== undefined && !upstreamRes.complete) upstreamRes.destroy();
@@ -273,6 +327,18 @@ function onUpstreamError(this: Tagged<ClientRequest>, error: Error): void {
   exchange.upstreamError(error);
 }
 
+function onUpstreamInformation(this: Tagged<ClientRequest>): void {
+  const exchange = this[kExchange];
+  if (exchange.upstreamReq === this) exchange.interim();
+}
+
+/** A 101 to a request that asked for no upgrade: Node hands over the socket, which nobody wants. */
+function onUpstreamUpgrade(this: Tagged<ClientRequest>, _res: IncomingMessage, socket: Duplex): void {
+  socket.destroy();
+  const exchange = this[kExchange];
+  if (exchange.upstreamReq === this) exchange.protocolError(new Error('101 Switching Protocols to a request without Upgrade'));
+}
+
 function onUpstreamEnd(this: Tagged<IncomingMessage>): void {
   this[kExchange].upstreamEnd(this);
 }
@@ -284,6 +350,29 @@ function onUpstreamClose(this: Tagged<IncomingMessage>): void {
 function onClientClose(this: Tagged<ServerResponse>): void {
   const exchange = this[kExchange];
   if (!this.writableFinished) exchange.clientClose();
+}
+
+/**
+ * Whether Node will frame this response chunked, the only framing that carries trailers: not for
+ * a HEAD request, a 204 or 304 (no body), nor an HTTP/1.0 client (`useChunkedEncodingByDefault`
+ * is false for it unless it sent `TE: chunked`).
+ */
+function chunksResponse(res: ServerResponse, status: number): boolean {
+  return res.useChunkedEncodingByDefault && status !== 204 && status !== 304 && res.req.method !== 'HEAD';
+}
+
+/** The authority of an absolute-form request-target (`GET http://host/x`), else `undefined`. */
+export function absoluteAuthority(url: string | undefined): string | undefined {
+  return url === undefined || url.charCodeAt(0) === 47 /* / */ ? undefined : normalizeRequestTarget(url)?.authority;
+}
+
+/**
+ * The TLS server name (SNI) for a target: its host name for https, set explicitly so that a
+ * preserved `Host` cannot choose it; none for an IP address, which RFC 6066 3 does not allow as a
+ * server name (Node warns DEP0123 and will ignore it).
+ */
+export function serverName(target: Target): string | undefined {
+  return target.https && isIP(target.hostname) === 0 ? target.hostname : undefined;
 }
 
 function pairs(raw: readonly string[]): Array<[string, string]> {

@@ -65,6 +65,11 @@ export interface ForwardContext {
   clientAddress: string;
   /** Keep `Connection: upgrade` and `Upgrade` (a WebSocket handshake). */
   upgrade: boolean;
+  /**
+   * The authority of an absolute-form request-target: it chose the route, and it replaces the
+   * client's `Host` (RFC 9112 3.2.2: a proxy must ignore `Host` then).
+   */
+  authority?: string | undefined;
 }
 
 /**
@@ -78,6 +83,7 @@ export function forwardRequestHeaders(req: IncomingMessage, context: ForwardCont
   const named = connectionOptions(raw);
   const out: string[] = [];
   let host = '';
+  let hostSeen = false;
   let forwardedFor = '';
   let via = '';
   let chunked = false;
@@ -88,7 +94,10 @@ export function forwardRequestHeaders(req: IncomingMessage, context: ForwardCont
     const lower = name.toLowerCase();
     switch (lower) {
       case 'host':
-        host = value;
+        // The first, as in `req.headers.host`, which chose the route: a second Host must not
+        // reach the target as the one it is asked for (RFC 9112 3.2 wants a 400 for it).
+        if (!hostSeen) host = value;
+        hostSeen = true;
         continue;
       case 'x-forwarded-for':
         forwardedFor = forwardedFor === '' ? value : `${forwardedFor}, ${value}`;
@@ -119,6 +128,7 @@ export function forwardRequestHeaders(req: IncomingMessage, context: ForwardCont
     // default, and a body without framing is how smuggling starts (node-http-proxy#1720).
     out.push('Transfer-Encoding', 'chunked');
   }
+  if (context.authority !== undefined) host = context.authority;
   out.push('Host', context.preserveHost && host !== '' ? host : context.targetHost);
   out.push('X-Forwarded-For', forwardedFor === '' ? context.clientAddress : `${forwardedFor}, ${context.clientAddress}`);
   out.push('X-Forwarded-Proto', context.proto);
@@ -129,11 +139,18 @@ export function forwardRequestHeaders(req: IncomingMessage, context: ForwardCont
 
 /**
  * The upstream's response headers to relay: hop-by-hop fields and those named in `Connection`
- * dropped. `Trailer` stays, and Node frames the body itself (chunked or Content-Length).
+ * dropped; Node frames the body itself (chunked or Content-Length).
+ *
+ * `Trailer` stays only when the client's response can carry trailers: `trailers` (the caller's
+ * word that Node will chunk it: a body, an HTTP/1.1 client) and no `Content-Length`. Trailers need
+ * chunked framing (RFC 9112 7.1.2), and Node's `writeHead()` throws ERR_HTTP_TRAILER_INVALID on a
+ * `Trailer` field of any response it does not chunk (a HEAD answer, an HTTP/1.0 client).
  */
-export function forwardResponseHeaders(raw: readonly string[], upgrade = false): string[] {
+export function forwardResponseHeaders(raw: readonly string[], upgrade = false, trailers = true): string[] {
   const named = connectionOptions(raw);
   const out: string[] = [];
+  let trailer = false;
+  let contentLength = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
@@ -143,8 +160,22 @@ export function forwardResponseHeaders(raw: readonly string[], upgrade = false):
     }
     if (HOP_BY_HOP.has(lower)) continue;
     if (named !== undefined && named.has(lower)) continue;
+    if (lower === 'trailer') {
+      if (!trailers) continue;
+      trailer = true;
+    } else if (lower === 'content-length') {
+      contentLength = true;
+    }
     out.push(name, raw[i + 1]!);
   }
+  // A Trailer field next to Content-Length is a lie (that framing has no trailers): drop it (rare).
+  return trailer && contentLength ? withoutField(out, 'trailer') : out;
+}
+
+/** `raw` without the fields named `lower` (a lower-case name). */
+export function withoutField(raw: readonly string[], lower: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.toLowerCase() !== lower) out.push(raw[i]!, raw[i + 1]!);
   return out;
 }
 
@@ -167,4 +198,41 @@ export function isLoop(raw: readonly string[]): boolean {
 export function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** Request header fields allowed (Envoy's and HAProxy's default is about the same); more get 431. */
+export const MAX_REQUEST_FIELDS = 100;
+
+/** `Host` as RFC 9112 3.2 allows it: uri-host [":" port]; no user info, path, space or backslash. */
+const VALID_HOST = /^(?:\[[0-9A-Za-z:.%]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
+
+/** Why a request head that Node's parser accepted must still not be forwarded. */
+export type HeadProblem = 'fields' | 'framing' | 'host';
+
+/**
+ * What is wrong with a request head that Node's parser let through, or `undefined`:
+ * - `fields`: more than `MAX_REQUEST_FIELDS` fields. Node keeps about the first 1000 and drops the
+ *   rest without a word, and so does a Node target: a client could push the fields this proxy
+ *   appends (`Host`, `X-Forwarded-For`, `Via`) out of what the target reads.
+ * - `framing`: a `Transfer-Encoding` other than exactly `chunked`, or any on HTTP/1.0 (RFC 9112
+ *   6.1: treat the framing as faulty). Node decodes only the chunked coding and this proxy
+ *   re-frames the body, so `gzip, chunked` would lose its gzip, and codings around `chunked`
+ *   are how proxies and servers come to disagree on where a request ends (smuggling).
+ * - `host`: more than one `Host` field or an invalid one (RFC 9112 3.2: 400). Node keeps the first
+ *   for routing, `X-Forwarded-Host` would carry the last.
+ */
+export function headProblem(req: IncomingMessage): HeadProblem | undefined {
+  const raw = req.rawHeaders;
+  if (raw.length > 2 * MAX_REQUEST_FIELDS) return 'fields';
+  const coding = req.headers['transfer-encoding'];
+  if (coding !== undefined && (req.httpVersionMinor === 0 || coding.toLowerCase() !== 'chunked')) return 'framing';
+  const host = req.headers.host;
+  if (host === undefined) return undefined;
+  if (!VALID_HOST.test(host)) return 'host';
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 4 && name.toLowerCase() === 'host' && ++hosts > 1) return 'host';
+  }
+  return undefined;
 }

@@ -143,6 +143,8 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
   readonly #observed = new WeakSet<Target>();
   readonly #probers = new Map<Target, SyntheticProber>();
   #draining = false;
+  /** Open WebSocket/Upgrade tunnels: once upgraded, their sockets are no longer the HTTP server's to close. */
+  readonly tunnels = new Set<Tunnel>();
   #adminHandler: AdminHandler | undefined;
 
   constructor(options: ProxyOptions) {
@@ -281,12 +283,12 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
 
   exchangeDone(exchange: Exchange, outcome: Outcome): void {
     if (this.listenerCount('response') === 0) return;
-    const status = exchange.res.headersSent ? exchange.res.statusCode : outcome === 'timeout' ? 504 : 502;
     this.emit('response', {
       req: exchange.req,
       route: exchange.route.name,
       target: exchange.target.origin,
-      status,
+      // What the client got; 499 (nginx's convention) when it left before an answer.
+      status: outcome === 'aborted' && !exchange.res.headersSent ? 499 : exchange.status,
       outcome,
       durationMs: performance.now() - exchange.startedAt,
       retries: exchange.attempts - 1,
@@ -389,6 +391,7 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
         server.closeIdleConnections();
       }
       server.closeAllConnections();
+      for (const tunnel of this.tunnels) tunnel.close();
       await closed;
     }
     for (const prober of this.#probers.values()) prober.stop();
