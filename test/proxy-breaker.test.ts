@@ -138,3 +138,13 @@ test('the proxy emits proxyError and reject events', async (t) => {
   assert.deepEqual(errors, [`ERR_UPSTREAM_CONNECTION connection_refused ${up.url}`]);
   assert.deepEqual(rejects, ['open /']);
 });
+
+test('the proxyError that trips a circuit is emitted before the stateChange it causes', async (t) => {
+  const up = await upstream(t, { mode: 'refuse' });
+  const p = await proxy(t, { target: up.url, breaker: { failureThreshold: 1 } });
+  const events: string[] = [];
+  p.proxy.on('proxyError', ({ error }) => events.push(`proxyError ${error.type}`));
+  p.proxy.on('stateChange', ({ from, to }) => events.push(`stateChange ${from}>${to}`));
+  assert.equal((await request(p.port, '/')).status, 502);
+  assert.deepEqual(events, ['proxyError connection_refused', 'stateChange CLOSED>OPEN']);
+});

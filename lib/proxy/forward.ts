@@ -171,9 +171,7 @@ export class Exchange implements DeadlineEntry {
     this.route.deadlines.remove(this);
     if (this.upstreamRes !== undefined) return this.#brokenBody(error);
     const { type, status } = classify(error);
-    const failure = withoutStack(() => new UpstreamConnectionError(type, this.target.origin, error));
-    this.ticket.failure(failure);
-    this.owner.exchangeFailed(this, failure);
+    this.#charge(withoutStack(() => new UpstreamConnectionError(type, this.target.origin, error)));
     if (this.#retry(error)) return;
     this.#answer(status, type, 'error');
   }
@@ -181,9 +179,7 @@ export class Exchange implements DeadlineEntry {
   /** The route's call timeout passed with no response headers. */
   expire(): void {
     if (this.outcome !== undefined) return;
-    const failure = withoutStack(() => new UpstreamTimeoutError(this.target.origin, this.route.config.timeout));
-    this.ticket.failure(failure);
-    this.owner.exchangeFailed(this, failure);
+    this.#charge(withoutStack(() => new UpstreamTimeoutError(this.target.origin, this.route.config.timeout)));
     this.#answer(504, 'http_response_timeout', 'timeout');
   }
 
@@ -225,17 +221,23 @@ export class Exchange implements DeadlineEntry {
     this.#badHead(cause);
   }
 
-  #badHead(cause: unknown): void {
-    const failure = withoutStack(() => new UpstreamConnectionError('http_protocol_error', this.target.origin, cause));
-    if (!this.#failureStatus) this.ticket.failure(failure);
+  /**
+   * Reports a failure of this attempt: the proxyError event first, then the target's breaker, so
+   * that a log shows the error before the state change it caused. A response already charged as
+   * a failure status is not charged again.
+   */
+  #charge(failure: UpstreamError): void {
     this.owner.exchangeFailed(this, failure);
+    if (!this.#failureStatus) this.ticket.failure(failure);
+  }
+
+  #badHead(cause: unknown): void {
+    this.#charge(withoutStack(() => new UpstreamConnectionError('http_protocol_error', this.target.origin, cause)));
     this.#answer(502, 'http_protocol_error', 'error');
   }
 
   #brokenBody(cause: unknown): void {
-    const failure = withoutStack(() => new UpstreamResponseError(this.target.origin, cause));
-    if (!this.#failureStatus) this.ticket.failure(failure);
-    this.owner.exchangeFailed(this, failure);
+    this.#charge(withoutStack(() => new UpstreamResponseError(this.target.origin, cause)));
     this.#finish('error');
     // Headers are out: destroy the client connection so it can tell the body is incomplete.
     this.res.destroy();

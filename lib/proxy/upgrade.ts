@@ -150,8 +150,8 @@ export class Tunnel implements DeadlineEntry {
   expire(): void {
     const { target, ticket } = this.admission;
     const error = new UpstreamTimeoutError(target.origin, this.route.config.timeout);
-    ticket.failure(error);
     this.owner.exchangeFailed(this, error);
+    ticket.failure(error);
     this.#finish('timeout');
     this.#upstream?.destroy();
     answerSocket(this.socket, 504, 'http_response_timeout', target.origin);
@@ -217,8 +217,8 @@ export class Tunnel implements DeadlineEntry {
     const { target, ticket } = this.admission;
     const { status, type } = classify(error);
     const failure = new UpstreamConnectionError(type, target.origin, error);
-    ticket.failure(failure);
     this.owner.exchangeFailed(this, failure);
+    ticket.failure(failure);
     this.#finish('error');
     answerSocket(this.socket, status, type, target.origin);
   }
