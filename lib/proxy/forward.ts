@@ -105,25 +105,7 @@ export class Exchange implements DeadlineEntry {
     this.attempts++;
     this.#interim = 0;
     target.inFlight++;
-    const req = this.req;
-    const socket = req.socket as Socket & { encrypted?: boolean };
-    const options: RequestOptions = {
-      agent: target.agent,
-      host: target.hostname,
-      port: target.port,
-      servername: serverName(target),
-      method: req.method,
-      path: this.path,
-      setHost: false,
-      headers: forwardRequestHeaders(req, {
-        targetHost: target.hostHeader,
-        preserveHost: this.owner.preserveHost,
-        proto: socket.encrypted === true ? 'https' : 'http',
-        clientAddress: socket.remoteAddress ?? '',
-        upgrade: false,
-        authority: absoluteAuthority(req.url),
-      }),
-    };
+    const options = upstreamRequestOptions(target, this.req, this.path, this.owner.preserveHost, false);
     const upstream = target.request(options) as Tagged<ClientRequest>;
     upstream[kExchange] = this;
     this.upstreamReq = upstream;
@@ -132,7 +114,7 @@ export class Exchange implements DeadlineEntry {
     upstream.on('information', onUpstreamInformation);
     upstream.on('upgrade', onUpstreamUpgrade);
     this.route.deadlines.add(this);
-    if (this.hasBody) req.pipe(upstream);
+    if (this.hasBody) this.req.pipe(upstream);
     else upstream.end();
   }
 
@@ -366,6 +348,28 @@ function chunksResponse(res: ServerResponse, status: number): boolean {
 /** The authority of an absolute-form request-target (`GET http://host/x`), else `undefined`. */
 export function absoluteAuthority(url: string | undefined): string | undefined {
   return url === undefined || url.charCodeAt(0) === 47 /* / */ ? undefined : normalizeRequestTarget(url)?.authority;
+}
+
+/** The options of one upstream request: the target's agent and address, the forwarded head. */
+export function upstreamRequestOptions(target: Target, req: IncomingMessage, path: string, preserveHost: boolean, upgrade: boolean): RequestOptions {
+  const socket = req.socket as Socket & { encrypted?: boolean };
+  return {
+    agent: target.agent,
+    host: target.hostname,
+    port: target.port,
+    servername: serverName(target),
+    method: req.method,
+    path,
+    setHost: false,
+    headers: forwardRequestHeaders(req, {
+      targetHost: target.hostHeader,
+      preserveHost,
+      proto: socket.encrypted === true ? 'https' : 'http',
+      clientAddress: socket.remoteAddress ?? '',
+      upgrade,
+      authority: absoluteAuthority(req.url),
+    }),
+  };
 }
 
 /**

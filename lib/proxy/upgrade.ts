@@ -4,13 +4,12 @@
  * a timeout or a failure status count against the target; what flows in the tunnel does not.
  */
 import { STATUS_CODES, type ClientRequest, type IncomingMessage } from 'node:http';
-import type { RequestOptions } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { DeadlineEntry } from '../deadlines.js';
 import { UpstreamConnectionError, UpstreamStatusError, UpstreamTimeoutError, type UpstreamError } from '../errors.js';
 import { PROXY_NAME, type ProxyErrorType } from './answers.js';
-import { absoluteAuthority, classify, serverName } from './forward.js';
-import { forwardRequestHeaders, forwardResponseHeaders, withoutField } from './headers.js';
+import { classify, upstreamRequestOptions } from './forward.js';
+import { forwardResponseHeaders, withoutField } from './headers.js';
 import type { Admission, Route } from './routes.js';
 
 export interface TunnelOwner {
@@ -93,23 +92,7 @@ export class Tunnel implements DeadlineEntry {
     const { target } = this.admission;
     target.inFlight++;
     const req = this.req;
-    const options: RequestOptions = {
-      agent: target.agent,
-      host: target.hostname,
-      port: target.port,
-      servername: serverName(target),
-      method: req.method,
-      path,
-      setHost: false,
-      headers: forwardRequestHeaders(req, {
-        targetHost: target.hostHeader,
-        preserveHost: this.owner.preserveHost,
-        proto: (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http',
-        clientAddress: req.socket.remoteAddress ?? '',
-        upgrade: true,
-        authority: absoluteAuthority(req.url),
-      }),
-    };
+    const options = upstreamRequestOptions(target, req, path, this.owner.preserveHost, true);
     const upstream = target.request(options);
     this.#upstream = upstream;
     this.route.deadlines.add(this);
