@@ -30,40 +30,75 @@ export type ProxyErrorType =
 
 export const PROXY_NAME = 'proxy-breaker';
 
-interface Prepared {
-  body: Buffer;
-  headers: string[];
+/**
+ * One proxy-made answer, built once: body, header list, and the header lists with each
+ * `Retry-After` value it was sent with (seconds, so few distinct values).
+ */
+export class PreparedAnswer {
+  readonly status: number;
+  readonly body: Buffer;
+  readonly headers: readonly string[];
+  readonly #withRetryAfter = new Map<number, string[]>();
+
+  constructor(status: number, error: ProxyErrorType, target: string) {
+    this.status = status;
+    this.body = Buffer.from(`${JSON.stringify(target === '' ? { error } : { error, target })}\n`);
+    this.headers = [
+      'Content-Type', 'application/json',
+      'Content-Length', String(this.body.length),
+      'Cache-Control', 'no-store',
+      'Proxy-Status', `${PROXY_NAME}; error=${error}`,
+    ];
+  }
+
+  /**
+   * Sends it. `retryAfterMs` adds `Retry-After` in whole seconds, at least 1 (RFC 9110 10.2.3 has
+   * no sub-second form, and 0 would invite an immediate retry). `extra` adds header pairs (e.g.
+   * `Allow` on a 405).
+   */
+  send(res: ServerResponse, retryAfterMs?: number, extra?: readonly string[]): void {
+    if (res.headersSent) {
+      // Too late for an answer: the client has a status line already. Cut the connection so it
+      // can tell the body is incomplete, rather than end it as if the body were whole.
+      res.destroy();
+      return;
+    }
+    let fields = this.headers as string[];
+    if (retryAfterMs !== undefined) fields = this.#retryAfter(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+    if (extra !== undefined) fields = [...fields, ...extra];
+    res.writeHead(this.status, fields);
+    res.end(this.body);
+  }
+
+  #retryAfter(seconds: number): string[] {
+    let fields = this.#withRetryAfter.get(seconds);
+    if (fields === undefined) {
+      fields = [...this.headers, 'Retry-After', String(seconds)];
+      // Open periods are bounded, but a cap keeps a pathological configuration from growing it.
+      if (this.#withRetryAfter.size >= 1024) this.#withRetryAfter.clear();
+      this.#withRetryAfter.set(seconds, fields);
+    }
+    return fields;
+  }
 }
 
-const prepared = new Map<string, Prepared>();
+const prepared = new Map<string, PreparedAnswer>();
 /** The cache is keyed by target too; bound it so a config reload loop cannot grow it forever. */
 const MAX_PREPARED = 4096;
 
-function prepare(status: number, error: ProxyErrorType, target: string): Prepared {
+/** The answer for (status, error, target), made on first use. */
+export function preparedAnswer(status: number, error: ProxyErrorType, target = ''): PreparedAnswer {
   const key = `${status} ${error} ${target}`;
   let entry = prepared.get(key);
   if (entry === undefined) {
-    const body = Buffer.from(`${JSON.stringify(target === '' ? { error } : { error, target })}\n`);
-    entry = {
-      body,
-      headers: [
-        'Content-Type', 'application/json',
-        'Content-Length', String(body.length),
-        'Cache-Control', 'no-store',
-        'Proxy-Status', `${PROXY_NAME}; error=${error}`,
-      ],
-    };
+    entry = new PreparedAnswer(status, error, target);
     if (prepared.size >= MAX_PREPARED) prepared.clear();
     prepared.set(key, entry);
   }
   return entry;
 }
 
-/**
- * Answers the request with a proxy-made error. `retryAfterMs` adds `Retry-After` in whole seconds,
- * at least 1 (RFC 9110 10.2.3 has no sub-second form, and 0 would invite an immediate retry).
- * `extra` adds header pairs (e.g. `Allow` on a 405).
- */
+/** Answers the request with a proxy-made error; see `PreparedAnswer.send`. */
 export function sendAnswer(
   res: ServerResponse,
   status: number,
@@ -72,19 +107,5 @@ export function sendAnswer(
   retryAfterMs?: number,
   extra?: readonly string[],
 ): void {
-  if (res.headersSent) {
-    // Too late for an answer: the client has a status line already. Cut the connection so it
-    // can tell the body is incomplete, rather than end it as if the body were whole.
-    res.destroy();
-    return;
-  }
-  const { body, headers } = prepare(status, error, target);
-  let fields = headers;
-  if (retryAfterMs !== undefined || extra !== undefined) {
-    fields = headers.slice();
-    if (retryAfterMs !== undefined) fields.push('Retry-After', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
-    if (extra !== undefined) fields.push(...extra);
-  }
-  res.writeHead(status, fields);
-  res.end(body);
+  preparedAnswer(status, error, target).send(res, retryAfterMs, extra);
 }

@@ -238,20 +238,19 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
 
   #refuse(route: Route, req: IncomingMessage, res: ServerResponse): void {
     const reason = route.refusal();
-    const retryAfterMs = route.retryAfter();
-    if (this.listenerCount('reject') > 0) this.emit('reject', { route: route.name, reason, retryAfterMs, req });
-    const name = route.targets.length === 1 ? route.targets[0]!.origin : route.name;
+    const retryAfterMs = reason === 'limited' ? undefined : route.retryAfter();
+    if (this.listenerCount('reject') > 0) this.emit('reject', { route: route.name, reason, retryAfterMs: retryAfterMs ?? 0, req });
     if (this.listenerCount('response') > 0) {
-      const target = route.targets[0]!;
       this.emit('response', {
-        req, route: route.name, target: name, status: 503, outcome: reason === 'limited' ? 'limited' : 'rejected',
-        durationMs: 0, retries: 0, state: target.breaker.state,
+        req, route: route.name, target: route.answerTarget, status: 503, outcome: reason === 'limited' ? 'limited' : 'rejected',
+        durationMs: 0, retries: 0, state: route.targets[0]!.breaker.state,
       });
     }
     for (const target of route.targets) target.record(target.lastRefusal === 'limited' ? 'limited' : 'rejected');
-    if (reason === 'limited') sendAnswer(res, 503, 'connection_limit_reached', name);
-    else sendAnswer(res, 503, 'destination_unavailable', name, retryAfterMs);
+    if (reason === 'limited') route.limited.send(res);
+    else route.unavailable.send(res, retryAfterMs);
   }
+
 
   #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     // Upgrading to h2c (deprecated, RFC 9113 3.1) would make the tunnel an HTTP/2 connection to the
@@ -262,8 +261,8 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
     const { route, path } = found;
     const admission = route.pick();
     if (admission === undefined) {
-      const name = route.targets.length === 1 ? route.targets[0]!.origin : route.name;
-      return answerSocket(socket, 503, route.refusal() === 'limited' ? 'connection_limit_reached' : 'destination_unavailable', name, route.retryAfter());
+      const limited = route.refusal() === 'limited';
+      return answerSocket(socket, 503, limited ? 'connection_limit_reached' : 'destination_unavailable', route.answerTarget, limited ? undefined : route.retryAfter());
     }
     new Tunnel(this, req, socket, head, route, admission).open(path);
   }

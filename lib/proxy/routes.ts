@@ -3,6 +3,7 @@
  */
 import type { Ticket } from '../breaker/breaker.js';
 import { DeadlineQueue } from '../deadlines.js';
+import { preparedAnswer, type PreparedAnswer } from './answers.js';
 import type { ProxyConfig, ResolvedRoute } from './options.js';
 import { matchesPrefix, normalizeHost } from './path.js';
 import type { Target, TargetOptions, TargetRegistry } from './target.js';
@@ -12,6 +13,8 @@ export class Route {
   readonly targets: readonly Target[];
   /** One timer for every exchange on this route waiting for response headers. */
   readonly deadlines: DeadlineQueue;
+  #unavailable: PreparedAnswer | undefined;
+  #limited: PreparedAnswer | undefined;
   #next = 0;
 
   constructor(config: ResolvedRoute, targets: readonly Target[]) {
@@ -22,6 +25,21 @@ export class Route {
 
   get name(): string {
     return this.config.match;
+  }
+
+  /** What the proxy's own answers name as the target: the origin of a lone target, else the route. */
+  get answerTarget(): string {
+    return this.targets.length === 1 ? this.targets[0]!.origin : this.config.match;
+  }
+
+  /** The 503 for "every target refused", built once per route: the hot path of an outage. */
+  get unavailable(): PreparedAnswer {
+    return (this.#unavailable ??= preparedAnswer(503, 'destination_unavailable', this.answerTarget));
+  }
+
+  /** The 503 for "every target at its concurrency limit". */
+  get limited(): PreparedAnswer {
+    return (this.#limited ??= preparedAnswer(503, 'connection_limit_reached', this.answerTarget));
   }
 
   /** The path to forward for a request path this route matched. */
@@ -89,7 +107,8 @@ export class Route {
 
   /** Why the last `pick()` failed: `limited` only when no target refused for its circuit. */
   refusal(): 'open' | 'limited' {
-    return this.targets.every((target) => target.lastRefusal === 'limited') ? 'limited' : 'open';
+    for (const target of this.targets) if (target.lastRefusal !== 'limited') return 'open';
+    return 'limited';
   }
 
   #needsClock(): boolean {
