@@ -1,0 +1,288 @@
+/**
+ * Turns runs into the report: medians per target, medians of per-round ratios (candidate over
+ * reference, from runs made next to each other), the issue's pass/fail targets, and the files
+ * bench/results/latest.json and latest.md.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ScenarioResult, TargetName, Run } from './scenarios.js';
+
+export interface TargetSummary {
+  target: TargetName;
+  runs: number;
+  /** Runs the medians are taken from (the clean ones, when at least half are). */
+  used: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpuUsPerReq: number | undefined;
+  upstreamCpuUsPerReq: number | undefined;
+  /** Highest of the runs used. */
+  peakRssMB: number | undefined;
+  /** Summed over all runs, noisy ones included. */
+  timeouts: number;
+  socketErrors: number;
+  /** Responses above 399 (all of them, by design, in the OPEN scenario). */
+  statusErrors: number;
+  noisy: number;
+}
+
+export interface Ratios {
+  rps: number | undefined;
+  cpu: number | undefined;
+  p99: number | undefined;
+  rss: number | undefined;
+  /** Rounds the ratios come from: those where both runs were clean, when at least half were. */
+  pairs: number;
+  rounds: number;
+}
+
+export interface ScenarioSummary {
+  id: string;
+  title: string;
+  targets: TargetSummary[];
+  vsNaive: Ratios | undefined;
+  vsBase: Ratios | undefined;
+  base: 'direct' | 'hello';
+}
+
+export interface TargetCheck {
+  name: string;
+  pass: boolean;
+  /** What was measured, as a sentence fragment, e.g. "0.74x naive". */
+  measured: string;
+  wanted: string;
+}
+
+export function median(xs: readonly number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const defined = (xs: (number | undefined)[]): number[] => xs.filter((x): x is number => x !== undefined && Number.isFinite(x));
+
+/** The gate's verdicts: noisy runs are left out when at least half of the runs are clean. */
+function preferClean<T>(all: T[], clean: T[]): T[] {
+  return clean.length > 0 && clean.length >= all.length / 2 ? clean : all;
+}
+
+function summariseTarget(target: TargetName, runs: Run[]): TargetSummary {
+  const all = runs.filter((r) => r.target === target);
+  const mine = preferClean(all, all.filter((r) => !r.noisy));
+  const rss = defined(mine.map((r) => r.peakRssMB));
+  return {
+    target,
+    runs: all.length,
+    used: mine.length,
+    rps: median(mine.map((r) => r.rps)) ?? 0,
+    p50Ms: median(mine.map((r) => r.p50Ms)) ?? 0,
+    p99Ms: median(mine.map((r) => r.p99Ms)) ?? 0,
+    cpuUsPerReq: median(defined(mine.map((r) => r.cpuUsPerReq))),
+    upstreamCpuUsPerReq: median(defined(mine.map((r) => r.upstreamCpuUsPerReq))),
+    peakRssMB: rss.length > 0 ? Math.max(...rss) : undefined,
+    timeouts: all.reduce((n, r) => n + r.errors.timeout, 0),
+    socketErrors: all.reduce((n, r) => n + r.errors.connect + r.errors.read + r.errors.write, 0),
+    statusErrors: all.reduce((n, r) => n + r.errors.status, 0),
+    noisy: all.filter((r) => r.noisy).length,
+  };
+}
+
+/** Median over rounds of candidate/other, each ratio from the same round. */
+function ratios(runs: Run[], other: TargetName): Ratios | undefined {
+  const all: [Run, Run][] = [];
+  for (const round of new Set(runs.map((r) => r.round))) {
+    const c = runs.find((r) => r.round === round && r.target === 'candidate');
+    const o = runs.find((r) => r.round === round && r.target === other);
+    if (c !== undefined && o !== undefined) all.push([c, o]);
+  }
+  const used = preferClean(all, all.filter(([c, o]) => !c.noisy && !o.noisy));
+  const per = { rps: [] as number[], cpu: [] as number[], p99: [] as number[], rss: [] as number[] };
+  for (const [c, o] of used) {
+    const push = (list: number[], a: number | undefined, b: number | undefined): void => {
+      if (a !== undefined && b !== undefined && b > 0) list.push(a / b);
+    };
+    push(per.rps, c.rps, o.rps);
+    push(per.cpu, c.cpuUsPerReq, o.cpuUsPerReq);
+    push(per.p99, c.p99Ms, o.p99Ms);
+    push(per.rss, c.peakRssMB, o.peakRssMB);
+  }
+  if (used.length === 0) return undefined;
+  return { rps: median(per.rps), cpu: median(per.cpu), p99: median(per.p99), rss: median(per.rss), pairs: used.length, rounds: all.length };
+}
+
+export function summarise(result: ScenarioResult): ScenarioSummary {
+  return {
+    id: result.id,
+    title: result.title,
+    base: result.base,
+    targets: result.targets.map((t) => summariseTarget(t, result.runs)),
+    vsNaive: result.targets.includes('naive') ? ratios(result.runs, 'naive') : undefined,
+    vsBase: ratios(result.runs, result.base),
+  };
+}
+
+const x = (r: number | undefined): string => (r === undefined ? 'n/a' : `${r.toFixed(2)}x`);
+
+/** The issue's targets, from the summaries (a missing scenario fails its targets). */
+export function checkTargets(results: ScenarioResult[], summaries: ScenarioSummary[]): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const find = (id: string): ScenarioSummary | undefined => summaries.find((s) => s.id === id && results.find((r) => r.id === id)?.error === undefined);
+  const check = (name: string, value: number | undefined, ok: (v: number) => boolean, measured: (v: number | undefined) => string, wanted: string): void => {
+    checks.push({ name, pass: value !== undefined && ok(value), measured: measured(value), wanted });
+  };
+  const candidate = (s: ScenarioSummary | undefined): TargetSummary | undefined => s?.targets.find((t) => t.target === 'candidate');
+
+  const small = find('small');
+  if (small) {
+    check('small GET: proxy CPU/request vs naive', small.vsNaive?.cpu, (v) => v <= 0.8, (v) => `${x(v)} naive`, '<= 0.8x');
+    check('small GET: req/s vs naive', small.vsNaive?.rps, (v) => v >= 1.25, (v) => `${x(v)} naive`, '>= 1.25x');
+    check('small GET: p99 vs naive', small.vsNaive?.p99, (v) => v <= 1, (v) => `${x(v)} naive's`, "<= naive's (1.00x)");
+  }
+  const open = find('open');
+  if (open) check('OPEN circuit: 503 req/s vs hello-world', open.vsBase?.rps, (v) => v >= 0.9, (v) => `${x(v)} hello-world`, '>= 0.9x');
+  const download = find('download');
+  if (download) {
+    check('1 MiB download: proxy CPU/request vs naive', download.vsNaive?.cpu, (v) => v <= 0.8, (v) => `${x(v)} naive`, '<= 0.8x');
+  }
+  for (const id of ['download', 'upload']) {
+    const s = find(id);
+    const c = candidate(s);
+    if (c) check(`1 MiB ${id}: client timeouts through proxy-breaker`, c.timeouts, (v) => v === 0, (v) => `${v} timeouts in ${c.runs} runs`, '0');
+  }
+  const c1000 = candidate(find('c1000'));
+  if (c1000) check('1000 connections: proxy-breaker peak RSS', c1000.peakRssMB, (v) => v < 150, (v) => `${v?.toFixed(0) ?? 'n/a'} MB`, '< 150 MB');
+  for (const id of ['small', 'download', 'upload', 'c1000', 'open', 'slow']) {
+    if (!results.some((r) => r.id === id)) continue;
+    if (find(id) === undefined) checks.push({ name: `${id}: scenario ran`, pass: false, measured: results.find((r) => r.id === id)?.error ?? 'failed', wanted: 'no error' });
+  }
+  return checks;
+}
+
+export interface BreakerReport {
+  iterations: number;
+  rounds: number;
+  node: string;
+  cases: { key: string; name: string; ns: number; minNs: number; overBareNs?: number }[];
+  targets: { name: string; measuredNs: number; limitNs: number; pass: boolean }[];
+}
+
+export interface Report {
+  date: string;
+  command: string;
+  machine: { nproc: number; cpu: string; node: string; kernel: string };
+  setup: {
+    loadGenerator: string;
+    upstream: string;
+    pinning: string;
+    pairs: number;
+    seconds: number;
+    warmup: number;
+    timeoutS: number;
+    gate: string;
+    dist: string;
+    durationS?: number;
+  };
+  gating: { redone: number; keptNoisy: number };
+  scenarios: ScenarioResult[];
+  summaries: ScenarioSummary[];
+  targets: TargetCheck[];
+  breaker: BreakerReport | { error: string } | undefined;
+}
+
+const f = (v: number | undefined, digits = 1): string => (v === undefined ? '-' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+
+const TARGET_LABEL: Record<TargetName, string> = { candidate: 'proxy-breaker', naive: 'naive Node proxy', direct: 'upstream direct', hello: 'hello-world server' };
+
+export function markdown(report: Report): string {
+  const { machine, setup } = report;
+  const out: string[] = [];
+  out.push('# proxy-breaker benchmark', '');
+  out.push(`- Date: ${report.date}`);
+  out.push(`- Command: \`${report.command}\``);
+  out.push(`- Machine: ${machine.nproc} CPUs (${machine.cpu}), Linux ${machine.kernel}, Node ${machine.node}`);
+  out.push(`- Load generator: ${setup.loadGenerator}; ${setup.pinning}`);
+  out.push(`- Upstream: ${setup.upstream}`);
+  out.push(`- proxy-breaker: ${setup.dist}`);
+  out.push(
+    `- Runs: ${setup.pairs} rounds x ${setup.seconds} s per target after a ${setup.warmup} s warm-up, order alternating (C N D, D N C, ...); ` +
+      `client timeout ${setup.timeoutS} s; ${setup.gate}; ${report.gating.redone} runs redone, ${report.gating.keptNoisy} kept noisy` +
+      (setup.durationS === undefined ? '' : `; whole bench ${Math.round(setup.durationS)} s`),
+  );
+  out.push('');
+  out.push('Values are medians over the rounds (peak RSS: the highest); ratios are medians of per-round ratios, proxy-breaker over the other.');
+  out.push('Runs the gate flagged noisy are left out of both when at least half of the runs (rounds) are clean; "runs used" says how many counted.');
+  out.push('CPU is utime+stime of the server process from /proc/PID/stat per completed request; "upstream CPU" is the upstream\'s share.');
+  out.push('');
+  out.push('| scenario | target | req/s | p50 ms | p99 ms | CPU us/req | upstream CPU us/req | peak RSS MB | timeouts / socket errors | runs used | vs naive: req/s, CPU, p99 | vs direct (hello): req/s, p99 |');
+  out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|');
+  for (const s of report.summaries) {
+    const result = report.scenarios.find((r) => r.id === s.id);
+    if (result?.error !== undefined) {
+      out.push(`| ${s.title} | FAILED: ${result.error.replaceAll('|', '/')} | | | | | | | | | | |`);
+      continue;
+    }
+    for (const t of s.targets) {
+      const isCandidate = t.target === 'candidate';
+      const rounds = (r: Ratios): string => (r.pairs < r.rounds ? ` (${r.pairs}/${r.rounds} rounds)` : '');
+      const vsNaive = isCandidate && s.vsNaive ? `${x(s.vsNaive.rps)}, ${x(s.vsNaive.cpu)}, ${x(s.vsNaive.p99)}${rounds(s.vsNaive)}` : '';
+      const vsBase = isCandidate && s.vsBase ? `${x(s.vsBase.rps)}, ${x(s.vsBase.p99)}${rounds(s.vsBase)}` : '';
+      const label = t.target === s.base && s.base === 'hello' ? 'hello-world server' : TARGET_LABEL[t.target];
+      out.push(
+        `| ${s.title} | ${label} | ${f(t.rps, 0)} | ${f(t.p50Ms, 2)} | ${f(t.p99Ms, 2)} | ${f(t.cpuUsPerReq)} | ${f(t.upstreamCpuUsPerReq)} | ${f(t.peakRssMB, 0)} | ${t.timeouts} / ${t.socketErrors} | ${t.used}/${t.runs} | ${vsNaive} | ${vsBase} |`,
+      );
+    }
+  }
+  out.push('', '## Targets (from the issue)', '');
+  for (const t of report.targets) out.push(`- ${t.pass ? 'PASS' : 'FAIL'} ${t.name}: ${t.measured} (target ${t.wanted})`);
+  if (report.breaker !== undefined && 'targets' in report.breaker) {
+    for (const t of report.breaker.targets) out.push(`- ${t.pass ? 'PASS' : 'FAIL'} breaker: ${t.name}: ${f(t.measuredNs)} ns (target < ${t.limitNs} ns)`);
+  }
+
+  const socketScenarios = report.scenarios.filter((s) => s.sockets.length > 0);
+  if (socketScenarios.length > 0) {
+    out.push('', '## Upstream sockets after 1 MiB runs', '');
+    out.push('TCP sockets from each proxy process to the upstream port (/proc/PID/fd + /proc/net/tcp): right after wrk cut the run off, and once none held queued data (at most 3 s later). Idle keep-alive sockets are expected; sockets still holding data are responses nobody reads (a leak).', '');
+    out.push('| scenario | target | max at end of run | max settled | max still holding data | max settle ms |');
+    out.push('|---|---|---:|---:|---:|---:|');
+    for (const s of socketScenarios) {
+      for (const target of ['candidate', 'naive'] as const) {
+        const checks = s.sockets.filter((c) => c.target === target);
+        if (checks.length === 0) continue;
+        const max = (get: (c: (typeof checks)[number]) => number): number => Math.max(...checks.map(get));
+        out.push(`| ${s.title} | ${TARGET_LABEL[target]} | ${max((c) => c.atEnd.total)} | ${max((c) => c.settled.total)} | ${max((c) => c.settled.queued)} | ${max((c) => c.settleMs)} |`);
+      }
+    }
+  }
+
+  out.push('', '## Health after each scenario', '');
+  for (const s of report.scenarios) {
+    const bad = s.health.filter((h) => h.status !== (h.target === 'candidate' || s.base !== 'hello' ? s.status : 200));
+    out.push(`- ${s.title}: ${s.health.map((h) => `${TARGET_LABEL[h.target]} ${h.status}`).join(', ') || 'not checked'}${bad.length > 0 ? ' (UNEXPECTED)' : ''}`);
+    if (s.candidateStderr !== '') out.push(`  - proxy-breaker stderr: \`${s.candidateStderr.split('\n').slice(-3).join(' / ').replaceAll('`', "'")}\``);
+  }
+
+  if (report.breaker !== undefined) {
+    out.push('', '## Breaker micro-benchmark (bench/breaker.ts)', '');
+    if ('error' in report.breaker) out.push(`Failed: ${report.breaker.error}`);
+    else {
+      const b = report.breaker;
+      out.push(`${b.iterations.toLocaleString('en-US')} sequential operations per measurement, ${b.rounds} rounds, medians; on the servers' CPU, with nothing else of the bench running.`, '');
+      out.push('| operation | ns/op | min ns/op | over bare await, ns |');
+      out.push('|---|---:|---:|---:|');
+      for (const c of b.cases) out.push(`| ${c.name} | ${f(c.ns)} | ${f(c.minNs)} | ${f(c.overBareNs)} |`);
+    }
+  }
+  out.push('');
+  return out.join('\n');
+}
+
+export function writeReport(dir: string, report: Report): { json: string; md: string } {
+  mkdirSync(dir, { recursive: true });
+  const json = join(dir, 'latest.json');
+  const md = join(dir, 'latest.md');
+  writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(md, markdown(report));
+  return { json, md };
+}
