@@ -275,7 +275,7 @@ test('callTimeout Infinity never times out', async (t) => {
   assert.equal(breaker.snapshot().counts.timeouts, 0);
 });
 
-test('no timer handle remains once every call has settled', async (t) => {
+test('one timer serves every pending call, and none remains once it fires with nothing pending', async (t) => {
   const breaker = breakerWithFakeTime(t, { callTimeout: 100 });
   const live = liveTimers(t);
   const resolvers: Array<() => void> = [];
@@ -287,7 +287,18 @@ test('no timer handle remains once every call has settled', async (t) => {
   resolvers[2]!();
   resolvers[1]!();
   await Promise.all(calls);
+  // An emptied queue keeps its unref'd timer until it fires once more, then drops it.
+  assert.ok(live.size <= 1);
+  t.mock.timers.tick(100);
   assert.equal(live.size, 0);
+});
+
+test('calls one after another share one timer instead of creating one each', async (t) => {
+  const breaker = breakerWithFakeTime(t, { callTimeout: 100 });
+  liveTimers(t);
+  const created = (globalThis.setTimeout as unknown as { mock: { callCount(): number } }).mock;
+  for (let i = 0; i < 5; i++) await breaker.call(async () => i);
+  assert.equal(created.callCount(), 1);
 });
 
 test('no timer handle remains after a call times out', async (t) => {

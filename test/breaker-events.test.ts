@@ -138,3 +138,20 @@ test('a late result from an earlier state emits no event', async (t) => {
   stale.success();
   assert.deepEqual(log, []);
 });
+
+test('per-call events reach listeners added later and stop once they are removed', async () => {
+  const breaker = new CircuitBreaker();
+  await breaker.call(async () => 1); // before any listener: nothing to emit
+  const seen: string[] = [];
+  const onSuccess = (): void => {
+    seen.push('success');
+  };
+  breaker.on('success', onSuccess);
+  breaker.once('failure', () => seen.push('failure'));
+  await breaker.call(async () => 1);
+  await breaker.call(() => Promise.reject(new Error('down'))).catch(() => undefined);
+  await breaker.call(() => Promise.reject(new Error('down'))).catch(() => undefined); // the once listener is gone
+  breaker.off('success', onSuccess);
+  await breaker.call(async () => 1);
+  assert.deepEqual(seen, ['success', 'failure']);
+});

@@ -180,17 +180,23 @@ test('one timer serves many entries', (t) => {
   assert.equal(live.size, 1);
 });
 
-test('the timer is cleared when the queue becomes empty', (t) => {
-  const { queue, entry } = setup(t);
-  const { live } = liveTimers(t);
+test('an emptied queue keeps its one timer until it fires, then holds none', (t) => {
+  const { queue, expired, entry } = setup(t);
+  const { live, delays } = liveTimers(t);
   const a = entry('a');
   const b = entry('b');
   queue.add(a);
   queue.add(b);
   queue.remove(a);
-  assert.equal(live.size, 1);
   queue.remove(b);
+  assert.equal(live.size, 1);
+  assert.equal(queue.armed, true);
+  queue.add(entry('c')); // reuses the armed timer: no new one
+  assert.equal(delays.length, 1);
+  t.mock.timers.tick(100);
+  assert.deepEqual(expired, ['c@100']);
   assert.equal(live.size, 0);
+  assert.equal(queue.armed, false);
 });
 
 test('clear() leaves no timer', (t) => {
@@ -293,4 +299,21 @@ test('the real timer is unref()d so a pending deadline does not keep the process
   queue.add(a);
   assert.equal(unref.mock.callCount(), 1);
   queue.remove(a);
+});
+
+test('the default clock is read once per event-loop turn, like the loop time of Node timers', async () => {
+  const queue = new DeadlineQueue(60_000);
+  const entry = (): DeadlineEntry => ({ deadlinePrev: undefined, deadlineNext: undefined, deadlineAt: 0, expire() {} });
+  const [a, b, c] = [entry(), entry(), entry()];
+  queue.add(a);
+  const spinUntil = performance.now() + 20;
+  while (performance.now() < spinUntil) {
+    // a long synchronous stretch within one turn
+  }
+  queue.add(b);
+  assert.equal(b.deadlineAt, a.deadlineAt, 'same turn, same reading');
+  await new Promise((resolve) => setImmediate(resolve));
+  queue.add(c);
+  assert.ok(c.deadlineAt >= a.deadlineAt + 20, `a later turn reads the clock again (${c.deadlineAt - a.deadlineAt} ms later)`);
+  queue.clear();
 });

@@ -204,24 +204,36 @@ const FAILURE = 1;
 const RELEASE = 2;
 type Outcome = typeof SUCCESS | typeof FAILURE | typeof RELEASE;
 
-/** One `call()` in flight with a call timeout: its own queue entry, so no timer is created for it. */
-class PendingCall<T> implements DeadlineEntry {
+const NORMAL = 0;
+const PROBE = 1;
+const REFUSED = 2;
+type Permit = typeof NORMAL | typeof PROBE | typeof REFUSED;
+
+/** Events emitted per call, only when someone listens. */
+type WatchedEvent = 'success' | 'failure' | 'reject' | 'timeout';
+
+/**
+ * One `call()` in flight: its own ticket (one allocation per call, not two) and its own deadline
+ * queue entry, so no timer is created for it.
+ */
+class PendingCall<T> extends Ticket implements DeadlineEntry {
   deadlinePrev: DeadlineEntry | undefined = undefined;
   deadlineNext: DeadlineEntry | undefined = undefined;
   deadlineAt = 0;
-  readonly ticket: Ticket;
   readonly controller: AbortController | undefined;
   readonly resolve: (value: T) => void;
   readonly reject: (error: unknown) => void;
   done = false;
 
   constructor(
-    ticket: Ticket,
+    breaker: CircuitBreaker,
+    generation: number,
+    probe: boolean,
     controller: AbortController | undefined,
     resolve: (value: T) => void,
     reject: (error: unknown) => void,
   ) {
-    this.ticket = ticket;
+    super(breaker, generation, probe);
     this.controller = controller;
     this.resolve = resolve;
     this.reject = reject;
@@ -230,13 +242,13 @@ class PendingCall<T> implements DeadlineEntry {
   expire(): void {
     if (this.done) return;
     this.done = true;
-    const breaker = this.ticket.breaker;
+    const breaker = this.breaker;
     const error = new CallTimeoutError(breaker.options.callTimeout);
     // The caller first: a throwing event listener in the bookkeeping below must not leave it waiting.
     this.reject(error);
     // One controller per call: a timeout aborts this call's signal only (opossum#780).
     this.controller?.abort(error);
-    breaker.recordTimeout(this.ticket, error);
+    breaker.recordTimeout(this, error);
   }
 }
 
@@ -271,10 +283,21 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
   #openPeriod = 0;
   #lastError: unknown = undefined;
   readonly #counts: BreakerCounts = { successes: 0, failures: 0, rejections: 0, timeouts: 0 };
+  /**
+   * Whether anyone listens to the per-call events, kept current by `newListener`/`removeListener`:
+   * a field read on every call instead of a `listenerCount()` lookup.
+   */
+  readonly #watched: Record<WatchedEvent, boolean> = { success: false, failure: false, reject: false, timeout: false };
 
   constructor(options: CircuitBreakerOptions = {}) {
     super();
     this.#options = Object.freeze(resolveBreakerOptions(options));
+    const watch = (name: string | symbol, delta: number): void => {
+      if (name in this.#watched) this.#watched[name as WatchedEvent] = this.listenerCount(name as WatchedEvent) + delta > 0;
+    };
+    // newListener fires before the listener is added, removeListener after it is gone.
+    this.on('newListener' as never, ((name: string | symbol) => watch(name, 1)) as never);
+    this.on('removeListener' as never, ((name: string | symbol) => watch(name, 0)) as never);
     this.#clock = options.clock === undefined ? monotonicClock : validateFunction<Clock>(options.clock, 'clock');
     this.#isFailure = options.isFailure === undefined ? alwaysFailure : validateFunction(options.isFailure, 'isFailure');
     const custom: TripRule[] = [];
@@ -340,11 +363,19 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
    * circuit refuses (OPEN, or HALF_OPEN with every probe slot taken). Allocation-free when refused.
    */
   admit(): Ticket | undefined {
-    if (this.#state === CircuitState.CLOSED) return new Ticket(this, this.#generation, false);
-    if (this.#state === CircuitState.OPEN && !this.#probeDue()) return this.#refuse();
-    if (this.#probes >= this.options.halfOpenMaxCalls) return this.#refuse();
+    const permit = this.#acquire();
+    return permit === REFUSED ? undefined : new Ticket(this, this.#generation, permit === PROBE);
+  }
+
+  /** Takes a permit: NORMAL while CLOSED, PROBE (a half-open slot), or REFUSED (counted). */
+  #acquire(): Permit {
+    if (this.#state === CircuitState.CLOSED) return NORMAL;
+    if ((this.#state === CircuitState.OPEN && !this.#probeDue()) || this.#probes >= this.#options.halfOpenMaxCalls) {
+      this.#refuse();
+      return REFUSED;
+    }
     this.#probes++;
-    return new Ticket(this, this.#generation, true);
+    return PROBE;
   }
 
   /** Milliseconds until a probe may be let through: 0 unless OPEN. */
@@ -360,10 +391,12 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
    * a parameter; `fn` that ignores it (`() => fetchThing()`) pays nothing for it.
    */
   call<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>): Promise<Awaited<T>> {
-    // Checked before admit(): a bad argument must not take a probe permit it never gives back.
+    // Checked before admission: a bad argument must not take a probe permit it never gives back.
     validateFunction(fn, 'fn');
-    const ticket = this.admit();
-    if (ticket === undefined) return Promise.reject(this.#openError());
+    const permit = this.#acquire();
+    if (permit === REFUSED) return Promise.reject(this.#openError());
+    const generation = this.#generation;
+    const probe = permit === PROBE;
     const controller = fn.length > 0 ? new AbortController() : undefined;
     let result: T | PromiseLike<T>;
     try {
@@ -371,23 +404,23 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
     } catch (error) {
       // A synchronous throw is an outcome like any other: a probe that throws must not leave
       // the circuit stuck HALF_OPEN (Polly#1979).
-      this.#settleError(ticket, error);
+      this.#settleError(new Ticket(this, generation, probe), error);
       return Promise.reject(error);
     }
     if (!isThenable(result)) {
-      ticket.success();
+      new Ticket(this, generation, probe).success();
       return Promise.resolve(result as Awaited<T>);
     }
     const thenable = result;
     return new Promise<Awaited<T>>((resolve, reject) => {
-      const pending = new PendingCall<Awaited<T>>(ticket, controller, resolve, reject);
+      const pending = new PendingCall<Awaited<T>>(this, generation, probe, controller, resolve, reject);
       this.#deadlines?.add(pending);
       const onRejected = (error: unknown): void => {
         if (pending.done) return;
         pending.done = true;
         this.#deadlines?.remove(pending);
         reject(error);
-        this.#settleError(ticket, error);
+        this.#settleError(pending, error);
       };
       try {
         thenable.then((value) => {
@@ -396,7 +429,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
           this.#deadlines?.remove(pending);
           // Resolve before reporting: a throwing listener must not leave the caller waiting.
           resolve(value as Awaited<T>);
-          ticket.success();
+          pending.success();
         }, onRejected);
       } catch (error) {
         // A thenable whose then() throws has failed now; left alone, its ticket would stay
@@ -405,6 +438,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
       }
     });
   }
+
 
   /** Returns a function with `fn`'s signature whose every call goes through this breaker. */
   wrap<A extends unknown[], R>(fn: (...args: A) => R | PromiseLike<R>): (...args: A) => Promise<Awaited<R>> {
@@ -458,7 +492,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
     }
     if (outcome === SUCCESS) {
       this.#counts.successes++;
-      if (this.listenerCount('success') > 0) this.emit('success');
+      if (this.#watched.success) this.emit('success');
       if (ticket.probe) return this.#close();
       this.#failures = 0;
       // Every rule hears of every success (a count-based custom rule needs it); only the clock
@@ -469,7 +503,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
     }
     this.#counts.failures++;
     this.#lastError = error;
-    if (this.listenerCount('failure') > 0) this.emit('failure', error);
+    if (this.#watched.failure) this.emit('failure', error);
     if (ticket.probe) {
       this.#reopenings++;
       return this.#open(error);
@@ -484,7 +518,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
   /** @internal A pending call timed out: one failure, counted once. */
   recordTimeout(ticket: Ticket, error: CallTimeoutError): void {
     this.#counts.timeouts++;
-    if (this.listenerCount('timeout') > 0) this.emit('timeout', error);
+    if (this.#watched.timeout) this.emit('timeout', error);
     ticket.failure(error);
   }
 
@@ -499,10 +533,9 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
     else ticket.success();
   }
 
-  #refuse(): undefined {
+  #refuse(): void {
     this.#counts.rejections++;
-    if (this.listenerCount('reject') > 0) this.emit('reject', this.#openError());
-    return undefined;
+    if (this.#watched.reject) this.emit('reject', this.#openError());
   }
 
   #openError(): CircuitBreakerOpenError {
