@@ -1,0 +1,512 @@
+/**
+ * Fault injection under load: `npm run soak [-- --seconds 300]`, and a short run in
+ * test/soak.test.ts.
+ *
+ * One proxy (in this process, so heap and file descriptors can be measured) in front of two
+ * fixture replicas that flap through every failure mode on a schedule, while a fixed number of
+ * keep-alive clients send requests as fast as they are answered, some of them aborting on purpose
+ * (before the response, or in the middle of its body). At the end, every request must have had an
+ * answer in time, the process must have stayed clean (no uncaught error, no warning), memory and
+ * descriptors must be back near where they started, the breakers must have followed the schedule,
+ * and no upstream request may be left running.
+ */
+import { readdirSync, realpathSync } from 'node:fs';
+import * as http from 'node:http';
+import { resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { startUpstream, type ModeName, type Upstream, type UpstreamMode } from '../fixtures/upstream.js';
+import { createProxy, type Proxy, type StateChangeInfo } from '../lib/index.js';
+
+export interface SoakOptions {
+  /** Length of the scheduled run (after a 1 s warm-up), seconds. @default 60 */
+  seconds?: number;
+  /** Concurrent keep-alive client connections. @default 64 */
+  connections?: number;
+  /** Length of one phase of the schedule, ms. @default 1500 */
+  phaseMs?: number;
+  /** The route's call timeout, ms. @default 300 */
+  timeout?: number;
+  /** Share of requests the client aborts before the response, and in the middle of its body. @default 0.04 each */
+  abortRate?: number;
+  /** Allowed heap and RSS growth after the run and a full GC, MiB. @default 20 */
+  memoryBoundMiB?: number;
+  /** Called with progress lines (phase switches); silent by default. */
+  log?: (line: string) => void;
+  /** Also log every circuit transition. */
+  verbose?: boolean;
+}
+
+export interface SoakCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface SoakReport {
+  options: Required<Omit<SoakOptions, 'log' | 'verbose'>>;
+  checks: SoakCheck[];
+  /** Counts of how requests ended, by class. */
+  outcomes: Record<string, number>;
+  ok: boolean;
+  /** The report as a printable table. */
+  table: string;
+}
+
+/** Healthy and failing modes, interleaved; the schedule walks this list, in a loop. */
+const SCHEDULE: ReadonlyArray<{ name: string; mode: UpstreamMode; failing: boolean }> = [
+  { name: 'ok', mode: { type: 'ok' }, failing: false },
+  { name: 'status 500', mode: { type: 'status', status: 500 }, failing: true },
+  { name: 'slow 100 ms', mode: { type: 'slow', delay: 100 }, failing: false },
+  { name: 'hang', mode: { type: 'hang' }, failing: true },
+  { name: 'ok', mode: { type: 'ok' }, failing: false },
+  { name: 'reset', mode: { type: 'reset' }, failing: true },
+  { name: 'slow 100 ms', mode: { type: 'slow', delay: 100 }, failing: false },
+  { name: 'reset-mid-body', mode: { type: 'reset-mid-body' }, failing: true },
+  { name: 'ok', mode: { type: 'ok' }, failing: false },
+  { name: 'refuse', mode: { type: 'refuse' }, failing: true },
+];
+
+const BREAKER = { failureThreshold: 3, resetTimeout: 150, resetTimeoutMax: 400, jitter: 0.1, halfOpenMaxCalls: 1 } as const;
+/** Body of the download requests (some aborted in the middle), bytes. */
+const DOWNLOAD = 256 * 1024;
+/** What reset-mid-body announces (Content-Length) before it cuts the body in half. */
+const MID_BODY_TOTAL = '1024';
+
+interface Phase {
+  name: string;
+  failing: boolean;
+  mode: ModeName;
+  start: number;
+  end: number;
+}
+
+interface Transition {
+  at: number;
+  from: string;
+  to: string;
+  /** Fixture requests received so far, and the target's requests in flight, at the transition. */
+  received: number;
+  inFlight: number;
+  /** The fixture's own requests in flight (received, not answered). */
+  fixtureInFlight: number;
+  /** The target's requests abandoned by their clients so far (a probe's ticket is then released). */
+  aborted: number;
+}
+
+interface Replica {
+  name: string;
+  upstream: Upstream;
+  phases: Phase[];
+  transitions: Transition[];
+}
+
+function openFds(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+let collect: (() => void) | undefined;
+function fullGc(): void {
+  if (collect === undefined) {
+    setFlagsFromString('--expose-gc');
+    collect = runInNewContext('gc') as () => void;
+  }
+  collect();
+  collect();
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+const MiB = 2 ** 20;
+
+/** Runs the soak and returns its report; never throws for a failed check (see `report.ok`). */
+export async function runSoak(input: SoakOptions = {}): Promise<SoakReport> {
+  const options = {
+    seconds: input.seconds ?? 60,
+    connections: input.connections ?? 64,
+    phaseMs: input.phaseMs ?? 1_500,
+    timeout: input.timeout ?? 300,
+    abortRate: input.abortRate ?? 0.04,
+    memoryBoundMiB: input.memoryBoundMiB ?? 20,
+  };
+  const log = input.log ?? (() => undefined);
+
+  // --- process hygiene ------------------------------------------------------------------------
+  const problems = { uncaught: [] as string[], unhandled: [] as string[], warnings: [] as string[] };
+  const onUncaught = (error: Error): void => void problems.uncaught.push(`${error.name}: ${error.message}`);
+  const onUnhandled = (reason: unknown): void => void problems.unhandled.push(String(reason));
+  const onWarning = (warning: Error): void => void problems.warnings.push(`${warning.name}: ${warning.message}`);
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onUnhandled);
+  process.on('warning', onWarning);
+
+  let runStartedAt = performance.now();
+  const fdsAtStart = openFds();
+  const replicas: Replica[] = [];
+  for (const name of ['A', 'B']) replicas.push({ name, upstream: await startUpstream(), phases: [], transitions: [] });
+  const proxy = createProxy({ targets: replicas.map((r) => r.upstream.url), timeout: options.timeout, breaker: BREAKER });
+  const { port } = await proxy.listen(0, '127.0.0.1');
+  const byOrigin = new Map(replicas.map((r) => [new URL(r.upstream.url).origin, r]));
+  proxy.on('stateChange', (info: StateChangeInfo) => {
+    const replica = byOrigin.get(info.target)!;
+    const target = proxy.registry.get(info.target)!;
+    const stats = replica.upstream.stats();
+    replica.transitions.push({
+      at: performance.now(), from: info.from, to: info.to,
+      received: stats.requests, inFlight: target.inFlight, fixtureInFlight: stats.inFlight, aborted: target.outcomes.aborted,
+    });
+    if (input.verbose === true) log(`${((performance.now() - runStartedAt) / 1000).toFixed(2).padStart(6)} s  ${replica.name} ${info.from} -> ${info.to}`);
+  });
+
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections, scheduling: 'lifo' });
+  const outcomes: Record<string, number> = {};
+  const count = (key: string): void => void (outcomes[key] = (outcomes[key] ?? 0) + 1);
+  const unexpected: string[] = [];
+  let maxLatency = 0;
+  let requests = 0;
+  /** performance.now() of each switch into `refuse`: it cuts the bodies that fixture is sending. */
+  const refuseSwitches: number[] = [];
+  const deadlineMs = options.timeout * 2 + 1_000;
+
+  /** One request; resolves when it has ended, however it ended. */
+  const oneRequest = (): Promise<void> => {
+    requests++;
+    const roll = Math.random();
+    const abortEarly = roll < options.abortRate;
+    const abortMidBody = !abortEarly && roll < options.abortRate * 2;
+    const download = abortMidBody || roll > 0.9;
+    const post = !download && roll > 0.8;
+    const started = performance.now();
+    return new Promise((resolve) => {
+      let settled = false;
+      let response: http.IncomingMessage | undefined;
+      let aborted = false;
+      let received = 0;
+      const finish = (key: string, problem?: string): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        if (abortTimer !== undefined) clearTimeout(abortTimer);
+        maxLatency = Math.max(maxLatency, performance.now() - started);
+        count(key);
+        if (problem !== undefined && unexpected.length < 20) unexpected.push(problem);
+        resolve();
+      };
+      const req = http.request({
+        host: '127.0.0.1',
+        port,
+        agent,
+        method: post ? 'POST' : 'GET',
+        path: download ? `/bytes/${DOWNLOAD}` : post ? '/upload' : '/item',
+        headers: post ? { 'content-type': 'text/plain' } : {},
+      });
+      const deadline = setTimeout(() => {
+        finish('hung', `no answer within ${deadlineMs} ms (${req.method} ${req.path})`);
+        req.destroy();
+      }, deadlineMs);
+      const abortTimer = abortEarly
+        ? setTimeout(() => {
+            if (response !== undefined) return;
+            aborted = true;
+            req.destroy();
+          }, Math.random() * 30)
+        : undefined;
+      req.on('error', (error: Error & { code?: string }) => {
+        if (aborted) return finish('client abort before response');
+        if (response !== undefined) return; // the response's own handlers classify it
+        finish('unexpected error', `${req.method} ${req.path}: ${error.code ?? error.message} before any response`);
+      });
+      req.on('response', (res) => {
+        response = res;
+        const proxyStatus = res.headers['proxy-status'];
+        const status = res.statusCode ?? 0;
+        const key = proxyStatus !== undefined ? `proxy ${status} ${/error=(\w+)/.exec(String(proxyStatus))?.[1] ?? '?'}` : `upstream ${status}`;
+        if (proxyStatus === undefined && status >= 500 && status !== 500) {
+          return finish('unexpected status', `${status} without Proxy-Status`);
+        }
+        res.on('data', (chunk: Buffer) => {
+          received += chunk.length;
+          if (abortMidBody && !aborted && received < DOWNLOAD) {
+            aborted = true;
+            res.destroy();
+            finish('client abort mid-body');
+          }
+        });
+        res.on('end', () => finish(key));
+        res.on('error', () => undefined);
+        res.on('close', () => {
+          if (settled || res.complete) return;
+          if (aborted) return finish('client abort mid-body');
+          if (res.headers['content-length'] === MID_BODY_TOTAL && received < Number(MID_BODY_TOTAL)) return finish('cut mid-body (reset-mid-body)');
+          const now = performance.now();
+          if (refuseSwitches.some((at) => now - at >= -50 && now - at < 200)) return finish('cut mid-body (fixture switched to refuse)');
+          finish('unexpected cut', `${req.method} ${req.path}: ${status} body cut after ${received} bytes`);
+        });
+      });
+      if (post) req.end('x'.repeat(1024));
+      else req.end();
+    });
+  };
+
+  let running = true;
+  const worker = async (): Promise<void> => {
+    while (running) await oneRequest();
+  };
+
+  // --- warm-up, then the baseline -----------------------------------------------------------------
+  const warmEnd = performance.now() + 1_000;
+  const warmers = Array.from({ length: options.connections }, async () => {
+    while (performance.now() < warmEnd) await oneRequest();
+  });
+  await Promise.all(warmers);
+  for (const key of Object.keys(outcomes)) delete outcomes[key];
+  requests = 0;
+  await sleep(50);
+  fullGc();
+  const memoryBefore = process.memoryUsage();
+  const fdsBefore = openFds() - 2 * agentSockets(agent) - 2 * proxyAgentSockets(proxy);
+
+  // --- the scheduled run ---------------------------------------------------------------------------
+  const runStart = performance.now();
+  runStartedAt = runStart;
+  const runEnd = runStart + options.seconds * 1_000;
+  const switchMode = async (replica: Replica, index: number): Promise<void> => {
+    const step = SCHEDULE[index % SCHEDULE.length]!;
+    const previous = replica.phases.at(-1);
+    const calledAt = performance.now();
+    if (previous !== undefined) previous.end = calledAt;
+    if (step.mode.type === 'refuse') refuseSwitches.push(calledAt);
+    await replica.upstream.setMode(step.mode);
+    replica.phases.push({ name: step.name, failing: step.failing, mode: step.mode.type, start: performance.now(), end: Infinity });
+    log(`${((calledAt - runStart) / 1000).toFixed(1).padStart(6)} s  ${replica.name} -> ${step.name}`);
+  };
+  // A and B walk the same list, B half a phase later and five steps further, so their failures overlap only in part.
+  const scheduler = async (replica: Replica, offsetMs: number, shift: number): Promise<void> => {
+    // Phase i starts at runStart + offsetMs + i * phaseMs; the last full phase ends a phase before runEnd.
+    for (let index = 0; runStart + offsetMs + (index + 2) * options.phaseMs <= runEnd; index++) {
+      await sleep(runStart + offsetMs + index * options.phaseMs - performance.now());
+      await switchMode(replica, index + shift);
+    }
+    await sleep(runEnd - options.phaseMs - performance.now());
+    // The last phase is healthy for both, long enough for the circuits to close.
+    const previous = replica.phases.at(-1);
+    if (previous !== undefined) previous.end = performance.now();
+    await replica.upstream.setMode('ok');
+    replica.phases.push({ name: 'ok (final)', failing: false, mode: 'ok', start: performance.now(), end: Infinity });
+  };
+  for (const replica of replicas) replica.phases.push({ name: 'ok (warm-up)', failing: false, mode: 'ok', start: runStart, end: Infinity });
+  const workers = Array.from({ length: options.connections }, worker);
+  const schedulers = [scheduler(replicas[0]!, 0, 0), scheduler(replicas[1]!, options.phaseMs / 2, 5)];
+  await sleep(runEnd - performance.now());
+  running = false;
+  await Promise.all(schedulers);
+  await Promise.all(workers);
+  const runSeconds = (performance.now() - runStart) / 1000;
+  for (const replica of replicas) replica.phases.at(-1)!.end = performance.now();
+
+  // --- after the run --------------------------------------------------------------------------------
+  const settleDeadline = performance.now() + 3_000;
+  const upstreamInFlight = (): number => replicas.reduce((sum, r) => sum + r.upstream.stats().inFlight, 0);
+  while ((upstreamInFlight() > 0 || proxy.inFlight > 0) && performance.now() < settleDeadline) await sleep(20);
+  const leftUpstream = upstreamInFlight();
+  const leftProxy = proxy.inFlight;
+  const targetInFlight = [...proxy.registry.values()].reduce((sum, target) => sum + target.inFlight, 0);
+  agent.destroy();
+  await sleep(100);
+  fullGc();
+  const memoryAfter = process.memoryUsage();
+  const fdsLive = openFds() - 2 * proxyAgentSockets(proxy);
+  await proxy.close(1_000);
+  for (const replica of replicas) await replica.upstream.close();
+  await sleep(50);
+  const fdsAtEnd = openFds();
+  process.off('uncaughtException', onUncaught);
+  process.off('unhandledRejection', onUnhandled);
+  process.off('warning', onWarning);
+
+  // --- checks -------------------------------------------------------------------------------------------
+  const checks: SoakCheck[] = [];
+  const check = (name: string, ok: boolean, detail: string): void => void checks.push({ name, ok, detail });
+  const answered = requests - (outcomes.hung ?? 0);
+  check('every request answered in time', (outcomes.hung ?? 0) === 0, `${answered}/${requests} (${Math.round(requests / runSeconds)}/s), slowest ${Math.round(maxLatency)} ms, bound ${deadlineMs} ms`);
+  const surprises = (outcomes['unexpected error'] ?? 0) + (outcomes['unexpected cut'] ?? 0) + (outcomes['unexpected status'] ?? 0);
+  check('no unexpected client errors', surprises === 0, surprises === 0 ? '0' : `${surprises}: ${unexpected.slice(0, 3).join('; ')}`);
+  check('no uncaught exception or rejection', problems.uncaught.length + problems.unhandled.length === 0, `${problems.uncaught.length} uncaught, ${problems.unhandled.length} unhandled${[...problems.uncaught, ...problems.unhandled].slice(0, 2).map((p) => `; ${p}`).join('')}`);
+  check('no process warning (MaxListenersExceeded, ...)', problems.warnings.length === 0, problems.warnings.length === 0 ? '0' : problems.warnings.slice(0, 3).join('; '));
+  const heapGrowth = (memoryAfter.heapUsed - memoryBefore.heapUsed) / MiB;
+  const rssGrowth = (memoryAfter.rss - memoryBefore.rss) / MiB;
+  check(`heap growth after GC < ${options.memoryBoundMiB} MiB`, heapGrowth < options.memoryBoundMiB, `${(memoryBefore.heapUsed / MiB).toFixed(1)} -> ${(memoryAfter.heapUsed / MiB).toFixed(1)} MiB (${signed(heapGrowth)})`);
+  check(`RSS growth after GC < ${options.memoryBoundMiB * 2} MiB`, rssGrowth < options.memoryBoundMiB * 2, `${(memoryBefore.rss / MiB).toFixed(0)} -> ${(memoryAfter.rss / MiB).toFixed(0)} MiB (${signed(rssGrowth)})`);
+  check('file descriptors back to baseline', fdsLive <= fdsBefore + 4 && fdsAtEnd <= fdsAtStart + 2, `live ${fdsLive} vs ${fdsBefore} (upstream keep-alive sockets aside); after close ${fdsAtEnd} vs ${fdsAtStart}`);
+  check('no upstream request left running', leftUpstream === 0 && leftProxy === 0 && targetInFlight === 0, `fixtures ${leftUpstream}, proxy ${leftProxy}, targets ${targetInFlight}`);
+  for (const replica of replicas) {
+    const { failingOpened, failing, healthyClosed, healthy, misses } = followSchedule(replica);
+    check(`target ${replica.name}: each failing phase opened its circuit`, failingOpened === failing, `${failingOpened}/${failing}${misses.failing.length > 0 ? `; missed: ${misses.failing.join(', ')}` : ''}`);
+    check(`target ${replica.name}: each healthy phase closed it again`, healthyClosed === healthy, `${healthyClosed}/${healthy}${misses.healthy.length > 0 ? `; missed: ${misses.healthy.join(', ')}` : ''}`);
+    const probes = onlyProbes(replica);
+    check(
+      `target ${replica.name}: only probes while open`,
+      probes.ok,
+      `${probes.probes} probes in ${probes.windows} half-open windows (max ${probes.maxPerWindow}/window); ${probes.later} other requests in ${probes.openPeriods} OPEN periods, besides ${probes.stragglers} sent before an opening (<= ${probes.stragglersAllowed})`,
+    );
+  }
+  const ok = checks.every((c) => c.ok);
+  const report: SoakReport = { options, checks, outcomes, ok, table: '' };
+  report.table = formatTable(report, runSeconds, requests);
+  return report;
+}
+
+function signed(value: number): string {
+  return `${value >= 0 ? '+' : ''}${value.toFixed(1)} MiB`;
+}
+
+function agentSockets(agent: http.Agent): number {
+  let n = 0;
+  for (const list of Object.values(agent.sockets)) n += list?.length ?? 0;
+  for (const list of Object.values(agent.freeSockets)) n += list?.length ?? 0;
+  return n;
+}
+
+/** Keep-alive sockets from the proxy to its targets: two fds each (proxy side and fixture side). */
+function proxyAgentSockets(proxy: Proxy): number {
+  let n = 0;
+  for (const target of proxy.registry.values()) n += agentSockets(target.agent);
+  return n;
+}
+
+/** The circuit state at `at`, from the recorded transitions. */
+function stateAt(replica: Replica, at: number): string {
+  let state = 'CLOSED';
+  for (const t of replica.transitions) {
+    if (t.at > at) break;
+    state = t.to;
+  }
+  return state;
+}
+
+/**
+ * Failing phase: some transition to OPEN between its start and shortly after its end (requests
+ * still in flight when it ended, hanging ones for the call timeout, fail after it). Healthy phase:
+ * the circuit is CLOSED when it ends.
+ */
+function followSchedule(replica: Replica): { failingOpened: number; failing: number; healthyClosed: number; healthy: number; misses: { failing: string[]; healthy: string[] } } {
+  const result = { failingOpened: 0, failing: 0, healthyClosed: 0, healthy: 0, misses: { failing: [] as string[], healthy: [] as string[] } };
+  const grace = 500;
+  for (const phase of replica.phases) {
+    if (phase.failing) {
+      result.failing++;
+      const opened = replica.transitions.some((t) => t.to === 'OPEN' && t.at >= phase.start && t.at <= phase.end + grace);
+      if (opened) result.failingOpened++;
+      else result.misses.failing.push(phase.name);
+    } else if (!phase.name.includes('warm-up')) {
+      result.healthy++;
+      if (stateAt(replica, phase.end) === 'CLOSED') result.healthyClosed++;
+      else result.misses.healthy.push(`${phase.name} (${stateAt(replica, phase.end)})`);
+    }
+  }
+  return result;
+}
+
+/**
+ * What the fixture received while the circuit was not CLOSED, window by window. In an OPEN period
+ * right after the opening only stragglers may arrive: requests admitted before it that the
+ * fixture had not received yet (the target's requests in flight minus the fixture's, then). In any
+ * later OPEN period, nothing. In each HALF_OPEN window, at most `halfOpenMaxCalls` probes, plus
+ * one for each probe whose client left (its ticket is released, so another probe may go).
+ */
+function onlyProbes(replica: Replica): { openPeriods: number; stragglers: number; stragglersAllowed: number; later: number; windows: number; probes: number; maxPerWindow: number; ok: boolean } {
+  const result = { openPeriods: 0, stragglers: 0, stragglersAllowed: 0, later: 0, windows: 0, probes: 0, maxPerWindow: 0, ok: true };
+  const transitions = replica.transitions;
+  for (let i = 0; i + 1 < transitions.length; i++) {
+    const from = transitions[i]!;
+    const to = transitions[i + 1]!;
+    const got = to.received - from.received;
+    if (from.to === 'OPEN') {
+      result.openPeriods++;
+      if (from.from === 'CLOSED') {
+        const allowed = Math.max(0, from.inFlight - from.fixtureInFlight);
+        result.stragglers += got;
+        result.stragglersAllowed += allowed;
+        if (got > allowed) result.ok = false;
+      } else {
+        result.later += got;
+        if (got > 0) result.ok = false;
+      }
+    } else if (from.to === 'HALF_OPEN') {
+      result.windows++;
+      result.probes += got;
+      result.maxPerWindow = Math.max(result.maxPerWindow, got);
+      if (got > BREAKER.halfOpenMaxCalls + (to.aborted - from.aborted)) result.ok = false;
+    }
+  }
+  return result;
+}
+
+function formatTable(report: SoakReport, seconds: number, requests: number): string {
+  const { options, checks, outcomes } = report;
+  const lines: string[] = [];
+  lines.push(
+    `proxy-breaker soak: ${seconds.toFixed(1)} s, ${options.connections} keep-alive connections, 2 targets flapping every ${options.phaseMs} ms, call timeout ${options.timeout} ms, ${requests} requests`,
+  );
+  const width = Math.max(...checks.map((c) => c.name.length), 30);
+  lines.push('', `  ${'check'.padEnd(width)}  ok  detail`, `  ${'-'.repeat(width)}  --  ${'-'.repeat(40)}`);
+  for (const c of checks) lines.push(`  ${c.name.padEnd(width)}  ${c.ok ? 'ok' : 'NO'}  ${c.detail}`);
+  const keys = Object.keys(outcomes).sort((a, b) => outcomes[b]! - outcomes[a]!);
+  const keyWidth = Math.max(...keys.map((k) => k.length), 10);
+  lines.push('', `  ${'how requests ended'.padEnd(keyWidth)}  count`, `  ${'-'.repeat(keyWidth)}  -----`);
+  for (const key of keys) lines.push(`  ${key.padEnd(keyWidth)}  ${String(outcomes[key]).padStart(5)}`);
+  lines.push('', report.ok ? 'soak: all checks passed' : 'soak: FAILED');
+  return lines.join('\n');
+}
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (entry === undefined) return false;
+  try {
+    return realpathSync(resolvePath(entry)) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: '60' },
+      connections: { type: 'string', default: '64' },
+      'phase-ms': { type: 'string', default: '1500' },
+      quiet: { type: 'boolean', default: false },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write('Usage: npm run soak -- [--seconds 60] [--connections 64] [--phase-ms 1500] [--quiet]\n');
+    return;
+  }
+  const number = (name: string, text: string): number => {
+    const value = Number(text);
+    if (!Number.isFinite(value) || value <= 0) throw new RangeError(`Expected \`--${name}\` to be a positive number, received ${JSON.stringify(text)}.`);
+    return value;
+  };
+  const report = await runSoak({
+    seconds: number('seconds', values.seconds),
+    connections: number('connections', values.connections),
+    phaseMs: number('phase-ms', values['phase-ms']),
+    log: values.quiet ? undefined : (line) => process.stderr.write(`${line}\n`),
+    verbose: values.verbose,
+  });
+  process.stdout.write(`${report.table}\n`);
+  process.exitCode = report.ok ? 0 : 1;
+}
+
+if (isEntryPoint()) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`soak: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 2;
+  });
+}
