@@ -382,7 +382,7 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
     this.#draining = true;
     const server = this.server;
     if (server !== undefined) {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = stopAccepting(server);
       server.closeIdleConnections();
       const deadline = performance.now() + drainTimeout;
       while (this.inFlight > 0 && performance.now() < deadline) {
@@ -396,6 +396,22 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
     for (const prober of this.#probers.values()) prober.stop();
     this.#adminHandler?.close();
     for (const target of this.registry.values()) target.close();
+  }
+}
+
+/**
+ * `server.close()`, but with the listener closed before any idle connection: http.Server.close()
+ * closes idle keep-alive connections first, and a client that sees its connection close and
+ * reconnects at once would reach a listener about to close (and be reset, not refused).
+ */
+function stopAccepting(server: http.Server): Promise<void> {
+  // close() calls closeIdleConnections() before closing the listener; shadow it for that call
+  // (the caller closes idle connections right after, once nothing new can arrive).
+  Object.defineProperty(server, 'closeIdleConnections', { value: () => {}, configurable: true });
+  try {
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  } finally {
+    delete (server as { closeIdleConnections?: unknown }).closeIdleConnections;
   }
 }
 
