@@ -13,7 +13,6 @@ export {
 } from './errors.js';
 export { createProxy, Proxy, SERVER_LIMITS } from './proxy/proxy.js';
 export type {
-  ListenOptions,
   ProxyErrorInfo,
   ProxyEvents,
   ProxySnapshot,

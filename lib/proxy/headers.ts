@@ -48,13 +48,6 @@ function connectionOptions(raw: readonly string[]): Set<string> | undefined {
   return names;
 }
 
-export interface ForwardRequestHeaders {
-  /** The flat header list to send upstream. */
-  headers: string[];
-  /** The client's `Host`, for `X-Forwarded-Host` and host routing. */
-  host: string;
-}
-
 export interface ForwardContext {
   /** The `Host` to send when the client's is not preserved. */
   targetHost: string;

@@ -81,11 +81,6 @@ export interface ProxySnapshot {
   targets: TargetSnapshot[];
 }
 
-export interface ListenOptions {
-  port?: number;
-  host?: string;
-}
-
 type IncomingMessage = http.IncomingMessage;
 
 /** A request refused before routing; one shared instance per reason. */
@@ -157,8 +152,8 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
   /**
    * Swaps in new options without dropping a connection or a request (nginx's reload habit).
    * Requests in flight finish on the routes they started on; targets that remain keep their
-   * breaker's state and counts (taking the new thresholds) and their sockets; targets that left are closed once
-   * idle. Invalid options throw `ConfigError` and leave everything as it was.
+   * breaker's state and counts (taking the new thresholds) and their sockets; targets that left
+   * are closed once idle. Invalid options throw `ConfigError` and leave everything as it was.
    */
   reload(options: ProxyOptions): void {
     const config = resolveProxyOptions(options);
