@@ -80,6 +80,15 @@ test('a request carrying this proxy\'s Via gets 508 proxy_loop_detected', async 
   assert.equal(up.stats().requests, 0);
 });
 
+test('this proxy\'s token in a field other than Via is not a loop, in a second Via field it is', async (t) => {
+  const up = await upstream(t);
+  const p = await proxy(t, { target: up.url });
+  assert.equal((await request(p.port, '/', { headers: { 'x-via': '1.1 proxy-breaker' } })).status, 200);
+  const raw = 'GET / HTTP/1.1\r\nHost: x\r\nVia: 1.1 edge\r\nvia: 1.1 proxy-breaker\r\nConnection: close\r\n\r\n';
+  assert.equal(parseRaw(await rawExchange(p.port, raw)).status, 508);
+  assert.equal(up.stats().requests, 1);
+});
+
 test('a Via naming another proxy-breaker-like host is not a loop', async (t) => {
   const up = await upstream(t);
   const p = await proxy(t, { target: up.url });

@@ -172,17 +172,12 @@ export function withoutField(raw: readonly string[], lower: string): string[] {
   return out;
 }
 
-/** Whether this request already passed through this proxy (its own `Via` token is present). */
-export function isLoop(raw: readonly string[]): boolean {
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!;
-    if (name.length === 3 && name.toLowerCase() === 'via' && raw[i + 1]!.includes(VIA_TOKEN)) {
-      for (const entry of raw[i + 1]!.split(',')) {
-        // "1.1 proxy-breaker" or "1.1 proxy-breaker (comment)": the received-by part is the token.
-        const receivedBy = entry.trim().split(/\s+/)[1];
-        if (receivedBy === VIA_TOKEN) return true;
-      }
-    }
+/** Whether a `Via` field value names this proxy: the request already passed through it (a loop). */
+export function viaNamesThisProxy(value: string): boolean {
+  if (!value.includes(VIA_TOKEN)) return false;
+  for (const entry of value.split(',')) {
+    // "1.1 proxy-breaker" or "1.1 proxy-breaker (comment)": the received-by part is the token.
+    if (entry.trim().split(/\s+/)[1] === VIA_TOKEN) return true;
   }
   return false;
 }
@@ -200,7 +195,7 @@ export const MAX_REQUEST_FIELDS = 100;
 const VALID_HOST = /^(?:\[[0-9A-Za-z:.%]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
 
 /** Why a request head that Node's parser accepted must still not be forwarded. */
-export type HeadProblem = 'fields' | 'framing' | 'host';
+export type HeadProblem = 'fields' | 'framing' | 'host' | 'loop';
 
 /**
  * What is wrong with a request head that Node's parser let through, or `undefined`:
@@ -213,6 +208,8 @@ export type HeadProblem = 'fields' | 'framing' | 'host';
  *   are how proxies and servers come to disagree on where a request ends (smuggling).
  * - `host`: more than one `Host` field or an invalid one (RFC 9112 3.2: 400). Node keeps the first
  *   for routing, `X-Forwarded-Host` would carry the last.
+ * - `loop`: a `Via` field names this proxy: forwarding it would send it round again (508).
+ * One pass over the fields for the last two.
  */
 export function headProblem(req: IncomingMessage): HeadProblem | undefined {
   const raw = req.rawHeaders;
@@ -220,12 +217,13 @@ export function headProblem(req: IncomingMessage): HeadProblem | undefined {
   const coding = req.headers['transfer-encoding'];
   if (coding !== undefined && (req.httpVersionMinor === 0 || coding.toLowerCase() !== 'chunked')) return 'framing';
   const host = req.headers.host;
-  if (host === undefined) return undefined;
-  if (!VALID_HOST.test(host)) return 'host';
+  if (host !== undefined && !VALID_HOST.test(host)) return 'host';
   let hosts = 0;
+  let loop = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     if (name.length === 4 && name.toLowerCase() === 'host' && ++hosts > 1) return 'host';
+    if (name.length === 3 && !loop && name.toLowerCase() === 'via') loop = viaNamesThisProxy(raw[i + 1]!);
   }
-  return undefined;
+  return loop ? 'loop' : undefined;
 }

@@ -12,7 +12,7 @@ import type { CircuitState } from '../breaker/breaker.js';
 import type { UpstreamError } from '../errors.js';
 import { sendAnswer, type ProxyErrorType } from './answers.js';
 import { Exchange, type ExchangeOwner } from './forward.js';
-import { hasBody, headProblem, isLoop, MAX_REQUEST_FIELDS } from './headers.js';
+import { hasBody, headProblem, MAX_REQUEST_FIELDS, type HeadProblem } from './headers.js';
 import { resolveProxyOptions, type ProxyConfig, type ProxyOptions } from './options.js';
 import { normalizeRequestTarget } from './path.js';
 import { SyntheticProber } from './probe.js';
@@ -101,6 +101,7 @@ const REFUSE_FIELDS = new RequestRefusal(431, 'http_request_error', undefined, t
 const REFUSE_FRAMING = new RequestRefusal(400, 'http_request_error', undefined, true);
 const REFUSE_HOST = new RequestRefusal(400, 'http_request_error', undefined, true);
 const REFUSE_H2C = new RequestRefusal(403, 'http_request_denied');
+const REFUSALS: Record<HeadProblem, RequestRefusal> = { fields: REFUSE_FIELDS, framing: REFUSE_FRAMING, host: REFUSE_HOST, loop: REFUSE_LOOP };
 const H2C = /(?:^|,)\s*h2c\s*(?:,|$)/i;
 /** Marks a client connection on which a request was refused with `close`. */
 const kRefused = Symbol('proxy-breaker.refused');
@@ -222,8 +223,7 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
     // A request pipelined behind one whose framing was refused: where it starts is a guess.
     if ((req.socket as ClientSocket)[kRefused] === true) return REFUSE_FRAMING;
     const problem = headProblem(req);
-    if (problem !== undefined) return problem === 'fields' ? REFUSE_FIELDS : problem === 'framing' ? REFUSE_FRAMING : REFUSE_HOST;
-    if (isLoop(req.rawHeaders)) return REFUSE_LOOP;
+    if (problem !== undefined) return REFUSALS[problem];
     const target = normalizeRequestTarget(req.url ?? '');
     if (target === undefined) return REFUSE_BAD_TARGET;
     const route = this.routes.match(target.authority ?? req.headers.host ?? '', target.path);
