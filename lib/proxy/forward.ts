@@ -94,7 +94,8 @@ export class Exchange implements DeadlineEntry {
     this.hasBody = hasBody;
     this.startedAt = performance.now();
     (res as Tagged<ServerResponse>)[kExchange] = this;
-    res.once('close', onClientClose);
+    // `on`, not `once`: a response closes once, and once() would wrap the listener per request.
+    res.on('close', onClientClose);
     owner.inFlight++;
   }
 
