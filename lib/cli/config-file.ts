@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import type { ProxyOptions } from '../proxy/options.js';
+import { checkKeys, expectObject, show, type ProxyOptions } from '../proxy/options.js';
 import { LOG_FORMATS, type LogFormat } from './args.js';
 import { CliError } from './cli-error.js';
 import { parseJson } from './json.js';
@@ -82,15 +82,15 @@ export function parseConfigText(text: string, file: string): FileConfig {
 }
 
 function splitConfig(value: unknown): FileConfig {
-  const top = object(value, '', 'a JSON object like {"routes": [...]} at the top');
+  const top = expectObject(value, '', 'a JSON object like {"routes": [...]} at the top');
   const { listen, admin, log, ...proxy } = top;
   return { proxy: proxy as ProxyOptions, listen: listenConfig(listen), admin: adminConfig(admin), log: logConfig(log) };
 }
 
 function listenConfig(value: unknown): ListenConfig {
   if (value === undefined) return {};
-  const listen = object(value, 'listen');
-  known(listen, LISTEN_KEYS, 'listen');
+  const listen = expectObject(value, 'listen');
+  checkKeys(listen, LISTEN_KEYS, 'listen');
   const out: ListenConfig = {};
   if (listen.port !== undefined) out.port = port(listen.port, 'listen.port');
   if (listen.host !== undefined) out.host = string(listen.host, 'listen.host');
@@ -99,8 +99,8 @@ function listenConfig(value: unknown): ListenConfig {
 
 function adminConfig(value: unknown): AdminConfig | undefined {
   if (value === undefined) return undefined;
-  const admin = object(value, 'admin');
-  known(admin, ADMIN_KEYS, 'admin');
+  const admin = expectObject(value, 'admin');
+  checkKeys(admin, ADMIN_KEYS, 'admin');
   if (admin.port === undefined) throw new ConfigError('admin.port', 'required: the admin server\'s port (0 picks a free one)');
   return {
     port: port(admin.port, 'admin.port'),
@@ -111,8 +111,8 @@ function adminConfig(value: unknown): AdminConfig | undefined {
 
 function logConfig(value: unknown): Partial<LogConfig> {
   if (value === undefined) return {};
-  const log = object(value, 'log');
-  known(log, LOG_KEYS, 'log');
+  const log = expectObject(value, 'log');
+  checkKeys(log, LOG_KEYS, 'log');
   const out: Partial<LogConfig> = {};
   if (log.format !== undefined) {
     if (!(LOG_FORMATS as readonly unknown[]).includes(log.format)) throw new ConfigError('log.format', `expected "text" or "json", got ${show(log.format)}`);
@@ -123,17 +123,6 @@ function logConfig(value: unknown): Partial<LogConfig> {
     out.accessLog = log.accessLog;
   }
   return out;
-}
-
-function object(value: unknown, where: string, expected = 'an object'): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(where, `expected ${expected}, got ${show(value)}`);
-  return value as Record<string, unknown>;
-}
-
-function known(object: Record<string, unknown>, keys: readonly string[], where: string): void {
-  for (const key of Object.keys(object)) {
-    if (!keys.includes(key)) throw new ConfigError(`${where}.${key}`, `unknown option (known: ${keys.join(', ')})`);
-  }
 }
 
 function port(value: unknown, where: string): number {
@@ -150,10 +139,4 @@ function string(value: unknown, where: string, secret = false): string {
     throw new ConfigError(where, `expected a non-empty string, got ${got}`);
   }
   return value;
-}
-
-function show(value: unknown): string {
-  if (Array.isArray(value)) return 'an array';
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? String(value);
-  return 'an object';
 }

@@ -119,21 +119,23 @@ function join(path: string, key: string | number): string {
   return path === '' ? key : `${path}.${key}`;
 }
 
-function expectObject(value: unknown, where: string): Record<string, unknown> {
+/** The config-file checks below are shared with the CLI's reader of `listen`, `admin` and `log`. */
+export function expectObject(value: unknown, where: string, expected = 'an object'): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConfigError(where, `expected an object, got ${show(value)}`);
+    throw new ConfigError(where, `expected ${expected}, got ${show(value)}`);
   }
   return value as Record<string, unknown>;
 }
 
-function show(value: unknown): string {
+/** A value as an error message shows it: JSON for scalars, the kind for objects and arrays. */
+export function show(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? String(value);
   return 'an object';
 }
 
 /** A misspelt option must not be silently ignored. */
-function checkKeys(object: Record<string, unknown>, known: readonly string[], where: string): void {
+export function checkKeys(object: Record<string, unknown>, known: readonly string[], where: string): void {
   for (const key of Object.keys(object)) {
     if (object[key] !== undefined && !known.includes(key)) {
       throw new ConfigError(join(where, key), `unknown option (known: ${known.join(', ')})`);
