@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { CircuitBreaker, CircuitState, type CircuitBreakerOptions } from '../lib/breaker/index.js';
 import { CallTimeoutError } from '../lib/errors.js';
+import { liveTimers } from './timer-helpers.js';
 
 function breakerWithFakeTime(t: TestContext, options: CircuitBreakerOptions = {}): CircuitBreaker {
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
@@ -11,26 +12,6 @@ function breakerWithFakeTime(t: TestContext, options: CircuitBreakerOptions = {}
 /** Lets settled promises run their callbacks (setImmediate is not mocked). */
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const never = <T = never>(): Promise<T> => new Promise<T>(() => {});
-
-/** Records the timers created through the (mocked) global setTimeout that have neither fired nor been cleared. */
-function liveTimers(t: TestContext): Set<unknown> {
-  const live = new Set<unknown>();
-  const realSet = globalThis.setTimeout;
-  const realClear = globalThis.clearTimeout;
-  t.mock.method(globalThis, 'setTimeout', ((callback: () => void, ms?: number) => {
-    const handle = realSet(() => {
-      live.delete(handle);
-      callback();
-    }, ms);
-    live.add(handle);
-    return handle;
-  }) as typeof setTimeout);
-  t.mock.method(globalThis, 'clearTimeout', ((handle: Parameters<typeof clearTimeout>[0]) => {
-    live.delete(handle);
-    realClear(handle);
-  }) as typeof clearTimeout);
-  return live;
-}
 
 test('call() resolves with the value of an async function', async () => {
   const breaker = new CircuitBreaker();
@@ -277,7 +258,7 @@ test('callTimeout Infinity never times out', async (t) => {
 
 test('one timer serves every pending call, and none remains once it fires with nothing pending', async (t) => {
   const breaker = breakerWithFakeTime(t, { callTimeout: 100 });
-  const live = liveTimers(t);
+  const { live } = liveTimers(t);
   const resolvers: Array<() => void> = [];
   const calls = [1, 2, 3].map(() => breaker.call(() => new Promise<void>((resolve) => resolvers.push(resolve))));
   assert.equal(live.size, 1, 'one timer for all pending calls');
@@ -303,7 +284,7 @@ test('calls one after another share one timer instead of creating one each', asy
 
 test('no timer handle remains after a call times out', async (t) => {
   const breaker = breakerWithFakeTime(t, { callTimeout: 100 });
-  const live = liveTimers(t);
+  const { live } = liveTimers(t);
   const promise = breaker.call(() => never());
   t.mock.timers.tick(100);
   await assert.rejects(promise, CallTimeoutError);
@@ -312,7 +293,7 @@ test('no timer handle remains after a call times out', async (t) => {
 
 test('a synchronous call creates no timer', (t) => {
   const breaker = breakerWithFakeTime(t, { callTimeout: 100 });
-  const live = liveTimers(t);
+  const { live } = liveTimers(t);
   const setTimeoutMock = globalThis.setTimeout as unknown as { mock: { callCount(): number } };
   void breaker.call(() => 1);
   assert.equal(setTimeoutMock.mock.callCount(), 0);

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { DeadlineQueue, monotonicClock, type DeadlineEntry } from '../lib/deadlines.js';
+import { liveTimers } from './timer-helpers.js';
 
 interface Entry extends DeadlineEntry {
   readonly name: string;
@@ -30,28 +31,6 @@ function setup(t: TestContext, timeout = 100): { queue: DeadlineQueue; expired: 
  */
 function advance(t: TestContext, ms: number): void {
   for (let i = 0; i < ms; i++) t.mock.timers.tick(1);
-}
-
-/** Counts timers created through the (mocked) global setTimeout that have neither fired nor been cleared. */
-function liveTimers(t: TestContext): { live: Set<unknown>; delays: number[] } {
-  const live = new Set<unknown>();
-  const delays: number[] = [];
-  const realSet = globalThis.setTimeout;
-  const realClear = globalThis.clearTimeout;
-  t.mock.method(globalThis, 'setTimeout', ((callback: () => void, ms?: number) => {
-    delays.push(ms ?? 0);
-    const handle = realSet(() => {
-      live.delete(handle);
-      callback();
-    }, ms);
-    live.add(handle);
-    return handle;
-  }) as typeof setTimeout);
-  t.mock.method(globalThis, 'clearTimeout', ((handle: Parameters<typeof clearTimeout>[0]) => {
-    live.delete(handle);
-    realClear(handle);
-  }) as typeof clearTimeout);
-  return { live, delays };
 }
 
 test('an entry expires when its timeout has passed, not before', (t) => {
