@@ -3,16 +3,19 @@
  * report it to the target's breaker exactly once, and answer for the proxy when the upstream
  * could not.
  *
- * Hot path: the listeners are shared functions that find their exchange through a symbol on the
- * emitter, not closures made per request; the response-header timeout is an entry in the route's
- * deadline queue, not a timer per request.
+ * Hot path: the request goes out on the target's own keep-alive connection pool (lib/http1), which
+ * calls the exchange's `ResponseSink` methods directly; the client-side listeners are shared
+ * functions that find their exchange through a symbol, not closures made per request; the
+ * response-header timeout is an entry in the route's deadline queue, not a timer per request.
  */
-import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestOptions } from 'node:https';
-import { isIP, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import type { Ticket } from '../breaker/breaker.js';
 import type { DeadlineEntry } from '../deadlines.js';
+import type { ResponseSink, UpstreamConnection } from '../http1/connection.js';
+import { requestHead } from '../http1/request-head.js';
+import type { ResponseHead } from '../http1/response-parser.js';
 import {
   UpstreamConnectionError,
   UpstreamError,
@@ -55,7 +58,7 @@ export const MAX_INTERIM_RESPONSES = 32;
 /** Connection errors that happen before a target could have read any of the request. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
 
-export class Exchange implements DeadlineEntry {
+export class Exchange implements DeadlineEntry, ResponseSink {
   deadlinePrev: DeadlineEntry | undefined = undefined;
   deadlineNext: DeadlineEntry | undefined = undefined;
   deadlineAt = 0;
@@ -70,8 +73,8 @@ export class Exchange implements DeadlineEntry {
   readonly hasBody: boolean;
   target!: Target;
   ticket!: Ticket;
-  upstreamReq: ClientRequest | undefined = undefined;
-  upstreamRes: IncomingMessage | undefined = undefined;
+  /** The connection carrying the current attempt, until its response ended or failed. */
+  upstream: UpstreamConnection | undefined = undefined;
   /** Attempts made so far; more than one after a failover retry. */
   attempts = 0;
   /** The status the client gets: the upstream's, or the proxy's own answer; 0 until either. */
@@ -84,6 +87,13 @@ export class Exchange implements DeadlineEntry {
   #tried: Target[] | undefined = undefined;
   /** Interim (1xx) responses of the current attempt. */
   #interim = 0;
+  /** The current attempt's response head arrived (its body is being relayed). */
+  #headReceived = false;
+  /** The current attempt went out on a connection that had carried a request before. */
+  #reusedConnection = false;
+  /** The body's last piece, held for `res.end()` so that trailers can go before it. */
+  #lastChunk: Buffer | undefined = undefined;
+  #drainListening = false;
 
   constructor(owner: ExchangeOwner, req: IncomingMessage, res: ServerResponse, route: Route, path: string, hasBody: boolean) {
     this.owner = owner;
@@ -105,54 +115,82 @@ export class Exchange implements DeadlineEntry {
     this.ticket = ticket;
     this.attempts++;
     this.#interim = 0;
+    this.#headReceived = false;
     target.inFlight++;
-    const options = upstreamRequestOptions(target, this.req, this.path, this.owner.preserveHost, false);
-    const upstream = target.request(options) as Tagged<ClientRequest>;
-    upstream[kExchange] = this;
-    this.upstreamReq = upstream;
-    upstream.on('response', onUpstreamResponse);
-    upstream.on('error', onUpstreamError);
-    upstream.on('information', onUpstreamInformation);
-    upstream.on('upgrade', onUpstreamUpgrade);
+    const req = this.req;
+    const head = requestHead(req.method!, this.path, upstreamHeaders(target, req, this.owner.preserveHost, false));
+    if (head === undefined) {
+      // Not the target's doing (a rewrite produced a path Node's parser would never have passed).
+      ticket.release();
+      return this.#answer(500, 'proxy_internal_error', 'error');
+    }
+    const connection = target.pool.acquire();
+    this.upstream = connection;
     this.route.deadlines.add(this);
-    if (this.hasBody) this.req.pipe(upstream);
-    else upstream.end();
+    connection.send(this, head, req.method === 'HEAD', this.hasBody ? req : undefined, req.headers['transfer-encoding'] !== undefined);
+    this.#reusedConnection = connection.reused;
+  }
+
+  upstreamInterim(): void {
+    this.interim();
   }
 
   /** Response headers arrived in time. */
-  response(upstreamRes: IncomingMessage): void {
+  upstreamHead(head: ResponseHead): void {
     this.route.deadlines.remove(this);
-    const status = upstreamRes.statusCode ?? 502;
+    const status = head.statusCode;
     this.status = status;
-    this.upstreamRes = upstreamRes;
-    (upstreamRes as Tagged<IncomingMessage>)[kExchange] = this;
+    this.#headReceived = true;
     if (this.route.config.failureStatus.has(status)) {
       // Counted now; the body is still relayed unchanged, it is the upstream's own answer.
       this.#failureStatus = true;
       this.ticket.failure(withoutStack(() => new UpstreamStatusError(this.target.origin, status)));
     }
     const res = this.res;
-    if (res.destroyed) {
-      upstreamRes.destroy();
-      return;
-    }
+    if (res.destroyed) return this.#abortUpstream();
     try {
-      res.writeHead(status, upstreamRes.statusMessage, forwardResponseHeaders(upstreamRes.rawHeaders, false, chunksResponse(res, status)));
+      res.writeHead(status, head.statusMessage, forwardResponseHeaders(head.rawHeaders, false, chunksResponse(res, status)));
     } catch (error) {
-      // A head Node will not send on (a status below 100): thrown from this 'response' listener it
-      // would take the process down. The target broke the protocol; answer for it.
+      // A head Node will not send on (a status below 100). The target broke the protocol.
       return this.#badHead(error);
     }
-    upstreamRes.on('end', onUpstreamEnd);
-    upstreamRes.on('close', onUpstreamClose);
-    upstreamRes.pipe(res);
   }
 
-  /** The upstream request failed: before a response (answer for it) or during the body (cut the client off). */
-  upstreamError(error: Error): void {
+  /** A piece of the response body: relayed, with the client's backpressure passed upstream. */
+  upstreamData(chunk: Buffer, last: boolean): void {
+    if (last) {
+      this.#lastChunk = chunk;
+      return;
+    }
+    if (this.res.write(chunk)) return;
+    this.upstream?.pause();
+    if (!this.#drainListening) {
+      this.#drainListening = true;
+      this.res.on('drain', onClientDrain);
+    }
+  }
+
+  /** The upstream response ended completely. */
+  upstreamEnd(trailers: string[] | undefined): void {
+    this.upstream = undefined;
+    if (this.outcome !== undefined) return;
+    const res = this.res;
+    // Response trailers pass through; they go before the end of the body.
+    if (trailers !== undefined && trailers.length > 0) res.addTrailers(pairs(trailers));
+    const last = this.#lastChunk;
+    this.#lastChunk = undefined;
+    if (last === undefined || last.length === 0) res.end();
+    else res.end(last);
+    if (!this.#failureStatus) this.ticket.success();
+    this.#finish(this.#failureStatus ? 'failure_status' : 'success');
+  }
+
+  /** The upstream exchange failed: before a response (answer for it) or during the body (cut the client off). */
+  upstreamError(error: Error & { code?: string }): void {
+    this.upstream = undefined;
     if (this.outcome !== undefined) return;
     this.route.deadlines.remove(this);
-    if (this.upstreamRes !== undefined) return this.#brokenBody(error);
+    if (this.#headReceived) return this.#brokenBody(error);
     const { type, status } = classify(error);
     this.#charge(withoutStack(() => new UpstreamConnectionError(type, this.target.origin, error)));
     if (this.#retry(error)) return;
@@ -164,21 +202,6 @@ export class Exchange implements DeadlineEntry {
     if (this.outcome !== undefined) return;
     this.#charge(withoutStack(() => new UpstreamTimeoutError(this.target.origin, this.route.config.timeout)));
     this.#answer(504, 'http_response_timeout', 'timeout');
-  }
-
-  /** The upstream body ended completely. */
-  upstreamEnd(upstreamRes: IncomingMessage): void {
-    if (this.outcome !== undefined) return;
-    // Response trailers pass through; add them before pipe() ends the response.
-    if (upstreamRes.rawTrailers.length > 0) this.res.addTrailers(pairs(upstreamRes.rawTrailers));
-    if (!this.#failureStatus) this.ticket.success();
-    this.#finish(this.#failureStatus ? 'failure_status' : 'success');
-  }
-
-  /** The upstream response closed; if it had not ended, the upstream died mid-body. */
-  upstreamClose(upstreamRes: IncomingMessage): void {
-    if (this.outcome !== undefined || upstreamRes.complete) return;
-    this.#brokenBody(undefined);
   }
 
   /** The client's response closed. Before it finished, the client went away: abort upstream. */
@@ -197,7 +220,7 @@ export class Exchange implements DeadlineEntry {
     if (++this.#interim > MAX_INTERIM_RESPONSES) this.protocolError(new Error(`more than ${MAX_INTERIM_RESPONSES} interim (1xx) responses`));
   }
 
-  /** The target broke HTTP before its final response (a 1xx storm, a 101 nobody asked for). */
+  /** The target broke HTTP before its final response (a 1xx storm). */
   protocolError(cause: Error): void {
     if (this.outcome !== undefined) return;
     this.route.deadlines.remove(this);
@@ -234,7 +257,8 @@ export class Exchange implements DeadlineEntry {
    */
   #retry(error: Error & { code?: string }): boolean {
     if (this.attempts > this.route.config.retries || this.hasBody || !IDEMPOTENT.has(this.req.method!)) return false;
-    const reusedReset = error.code === 'ECONNRESET' && this.upstreamReq?.reusedSocket === true;
+    // A reused keep-alive connection the target closed just as the request went out.
+    const reusedReset = (error.code === 'ECONNRESET' || error.code === 'EPIPE') && this.#reusedConnection;
     if (!NOT_SENT.has(error.code ?? '') && !reusedReset) return false;
     const owner = this.owner;
     // One budget slot per exchange, however many retries it makes: #finish gives back one.
@@ -278,58 +302,25 @@ export class Exchange implements DeadlineEntry {
     this.owner.exchangeDone(this, outcome);
   }
 
+  /** Abandons the current attempt's connection (a retry goes elsewhere). */
   #detachUpstream(): void {
-    const upstream = this.upstreamReq;
-    if (upstream === undefined) return;
-    this.req.unpipe(upstream);
-    upstream.removeListener('response', onUpstreamResponse);
-    upstream.destroy();
-    this.upstreamReq = undefined;
+    this.upstream?.abort();
+    this.upstream = undefined;
   }
 
+  /** Closes the connection of an attempt still under way; it is never reused. */
   #abortUpstream(): void {
-    const upstream = this.upstreamReq;
-    if (upstream !== undefined && !(this.upstreamRes?.complete ?? false)) {
-      this.req.unpipe(upstream);
-      upstream.destroy();
-      // unpipe() (and pipe() itself, when the upstream request fails) leaves the rest of the client's body unread, and Node does not drain a request
-      // that was read from: the keep-alive connection would stall behind it. Discard it instead.
-      if (!this.req.complete) this.req.resume();
-    }
-    const upstreamRes = this.upstreamRes;
-    if (upstreamRes !== undefined && !upstreamRes.complete) upstreamRes.destroy();
+    const upstream = this.upstream;
+    this.upstream = undefined;
+    // abort() stops sending the client's body; the rest of it is read and dropped, since Node
+    // does not drain a request that was read from and its keep-alive connection would stall.
+    upstream?.abort();
+    if (!this.req.complete) this.req.resume();
   }
 }
 
-function onUpstreamResponse(this: Tagged<ClientRequest>, upstreamRes: IncomingMessage): void {
-  this[kExchange].response(upstreamRes);
-}
-
-function onUpstreamError(this: Tagged<ClientRequest>, error: Error): void {
-  const exchange = this[kExchange];
-  // Errors of an attempt that was abandoned (retried elsewhere, timed out) are expected.
-  if (exchange.upstreamReq !== this) return;
-  exchange.upstreamError(error);
-}
-
-function onUpstreamInformation(this: Tagged<ClientRequest>): void {
-  const exchange = this[kExchange];
-  if (exchange.upstreamReq === this) exchange.interim();
-}
-
-/** A 101 to a request that asked for no upgrade: Node hands over the socket, which nobody wants. */
-function onUpstreamUpgrade(this: Tagged<ClientRequest>, _res: IncomingMessage, socket: Duplex): void {
-  socket.destroy();
-  const exchange = this[kExchange];
-  if (exchange.upstreamReq === this) exchange.protocolError(new Error('101 Switching Protocols to a request without Upgrade'));
-}
-
-function onUpstreamEnd(this: Tagged<IncomingMessage>): void {
-  this[kExchange].upstreamEnd(this);
-}
-
-function onUpstreamClose(this: Tagged<IncomingMessage>): void {
-  this[kExchange].upstreamClose(this);
+function onClientDrain(this: Tagged<ServerResponse>): void {
+  this[kExchange].upstream?.resume();
 }
 
 function onClientClose(this: Tagged<ServerResponse>): void {
@@ -351,36 +342,33 @@ export function absoluteAuthority(url: string | undefined): string | undefined {
   return url === undefined || url.charCodeAt(0) === 47 /* / */ ? undefined : normalizeRequestTarget(url)?.authority;
 }
 
-/** The options of one upstream request: the target's agent and address, the forwarded head. */
-export function upstreamRequestOptions(target: Target, req: IncomingMessage, path: string, preserveHost: boolean, upgrade: boolean): RequestOptions {
+/** The fields to send upstream for `req`. */
+function upstreamHeaders(target: Target, req: IncomingMessage, preserveHost: boolean, upgrade: boolean): string[] {
   const socket = req.socket as Socket & { encrypted?: boolean };
+  return forwardRequestHeaders(req, {
+    targetHost: target.hostHeader,
+    preserveHost,
+    proto: socket.encrypted === true ? 'https' : 'http',
+    clientAddress: socket.remoteAddress ?? '',
+    upgrade,
+    authority: absoluteAuthority(req.url),
+  });
+}
+
+/** The `http.request()` options of an upgrade (WebSocket) request: the target's agent and address, the forwarded head. */
+export function upstreamRequestOptions(target: Target, req: IncomingMessage, path: string, preserveHost: boolean, upgrade: boolean): RequestOptions {
   return {
     agent: target.agent,
     host: target.hostname,
     port: target.port,
-    servername: serverName(target),
+    servername: target.servername,
     method: req.method,
     path,
     setHost: false,
-    headers: forwardRequestHeaders(req, {
-      targetHost: target.hostHeader,
-      preserveHost,
-      proto: socket.encrypted === true ? 'https' : 'http',
-      clientAddress: socket.remoteAddress ?? '',
-      upgrade,
-      authority: absoluteAuthority(req.url),
-    }),
+    headers: upstreamHeaders(target, req, preserveHost, upgrade),
   };
 }
 
-/**
- * The TLS server name (SNI) for a target: its host name for https, set explicitly so that a
- * preserved `Host` cannot choose it; none for an IP address, which RFC 6066 3 does not allow as a
- * server name (Node warns DEP0123 and will ignore it).
- */
-export function serverName(target: Target): string | undefined {
-  return target.https && isIP(target.hostname) === 0 ? target.hostname : undefined;
-}
 
 function pairs(raw: readonly string[]): Array<[string, string]> {
   const out: Array<[string, string]> = [];

@@ -1,0 +1,326 @@
+/**
+ * Keep-alive HTTP/1.1 connections to one upstream origin, and the pool that reuses them.
+ *
+ * This replaces `http.Agent` + `http.request` on the proxy's hot path (see response-parser.ts for
+ * why). A connection carries one request at a time; it reports the response to its current
+ * `ResponseSink` through plain method calls, and goes back to the pool only when the response
+ * was complete, the request fully sent, the target did not ask to close, and no byte came that
+ * nobody asked for. Anything else destroys the connection: a connection in an unknown state is
+ * never reused.
+ */
+import type { IncomingMessage } from 'node:http';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { ParseError, ResponseParser, type ResponseHandler, type ResponseHead } from './response-parser.js';
+
+/** Who receives one response. Every call happens at most once per request, except `upstreamData`. */
+export interface ResponseSink {
+  /** An interim (1xx) response; not relayed. */
+  upstreamInterim(): void;
+  upstreamHead(head: ResponseHead): void;
+  /** A piece of the body; `last` when it completes it. May call `pause()`. */
+  upstreamData(chunk: Buffer, last: boolean): void;
+  /** The response completed; the connection is no longer the sink's to touch. */
+  upstreamEnd(trailers: string[] | undefined): void;
+  /** The exchange failed (connection error, protocol error, hang-up); the connection is gone. */
+  upstreamError(error: Error & { code?: string }): void;
+}
+
+export interface PoolOptions {
+  /** Host name or IP address (IPv6 without brackets). */
+  host: string;
+  port: number;
+  /** TLS to the target; `undefined` for plain TCP. */
+  tls?: { servername: string | undefined; rejectUnauthorized: boolean } | undefined;
+  /** Idle connections kept; more are closed as they come free. */
+  maxIdle: number;
+}
+
+/**
+ * Idle connections expire this long before the target's `Keep-Alive: timeout` says it closes
+ * them, so a request is not sent on a connection the target is closing (Node's agent does this).
+ */
+const KEEP_ALIVE_MARGIN_MS = 1000;
+
+const kConnection = Symbol('proxy-breaker.connection');
+type BodySource = IncomingMessage & { [kConnection]?: UpstreamConnection | undefined };
+
+export class UpstreamPool {
+  readonly options: PoolOptions;
+  /** Idle connections; the most recently used is reused first (LIFO), so idle ones age out. */
+  readonly #idle: UpstreamConnection[] = [];
+  readonly #all = new Set<UpstreamConnection>();
+  #session: Buffer | undefined = undefined;
+  #closed = false;
+
+  constructor(options: PoolOptions) {
+    this.options = options;
+  }
+
+  /** A connection for one request: an idle one if there is a fresh one, else a new one. */
+  acquire(): UpstreamConnection {
+    const idle = this.#idle;
+    while (idle.length > 0) {
+      const connection = idle.pop()!;
+      if (connection.usable()) {
+        connection.socket.ref();
+        return connection;
+      }
+      connection.destroy();
+    }
+    const connection = new UpstreamConnection(this, this.#connect());
+    this.#all.add(connection);
+    return connection;
+  }
+
+  /** Connections open now: idle ones and ones carrying a request. */
+  get size(): number {
+    return this.#all.size;
+  }
+
+  get idleCount(): number {
+    return this.#idle.length;
+  }
+
+  /** Closes every connection, idle or busy (like `Agent.destroy()`); later ones are not pooled. */
+  close(): void {
+    this.#closed = true;
+    for (const connection of this.#all) connection.destroy();
+    this.#idle.length = 0;
+  }
+
+  /** @internal A connection finished a response and may carry another. */
+  release(connection: UpstreamConnection): void {
+    if (this.#closed || this.#idle.length >= this.options.maxIdle) return connection.destroy();
+    // An idle connection must not keep the process alive (Node's agent unrefs free sockets too).
+    connection.socket.unref();
+    this.#idle.push(connection);
+  }
+
+  /** @internal A connection closed. */
+  forget(connection: UpstreamConnection): void {
+    this.#all.delete(connection);
+    const at = this.#idle.indexOf(connection);
+    if (at >= 0) this.#idle.splice(at, 1);
+  }
+
+  /** @internal For TLS session resumption on the next connection. */
+  set session(session: Buffer) {
+    this.#session = session;
+  }
+
+  #connect(): net.Socket {
+    const { host, port } = this.options;
+    const secure = this.options.tls;
+    if (secure === undefined) {
+      const socket = net.connect({ host, port });
+      socket.setNoDelay(true);
+      socket.setKeepAlive(true, 1000);
+      return socket;
+    }
+    const socket = tls.connect({
+      host,
+      port,
+      servername: secure.servername,
+      rejectUnauthorized: secure.rejectUnauthorized,
+      session: this.#session,
+      ALPNProtocols: ['http/1.1'],
+    });
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 1000);
+    return socket;
+  }
+}
+
+export class UpstreamConnection implements ResponseHandler {
+  readonly socket: net.Socket;
+  readonly #pool: UpstreamPool;
+  readonly #parser: ResponseParser;
+  #sink: ResponseSink | undefined = undefined;
+  /** Responses completed on this connection. */
+  #served = 0;
+  /** Whether the current request came on a connection that had carried one before. */
+  reused = false;
+  /** `performance.now()` after which this idle connection is not used again. */
+  #expiresAt = Infinity;
+  /** The client request whose body is being sent, until it ended. */
+  #body: BodySource | undefined = undefined;
+  #chunked = false;
+  #requestSent = false;
+  #destroyed = false;
+
+  constructor(pool: UpstreamPool, socket: net.Socket) {
+    this.#pool = pool;
+    this.socket = socket;
+    this.#parser = new ResponseParser(this);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('end', () => this.#onEnd());
+    socket.on('error', (error: Error) => this.#fail(error));
+    socket.on('close', () => this.#onClose());
+    socket.on('drain', () => this.#body?.resume());
+    if (pool.options.tls !== undefined) (socket as tls.TLSSocket).on('session', (session: Buffer) => (pool.session = session));
+  }
+
+  /**
+   * Sends one request: `head` is the serialized request head (request-head.ts). `body` is the
+   * client request to stream after it, framed chunked when `chunked`, else as the
+   * Content-Length the head already carries.
+   */
+  send(sink: ResponseSink, head: string, noResponseBody: boolean, body: IncomingMessage | undefined, chunked: boolean): void {
+    this.#sink = sink;
+    this.reused = this.#served > 0;
+    this.#parser.start(noResponseBody);
+    this.socket.write(head, 'latin1');
+    if (body === undefined) {
+      this.#requestSent = true;
+      return;
+    }
+    this.#requestSent = false;
+    this.#chunked = chunked;
+    const source = body as BodySource;
+    source[kConnection] = this;
+    this.#body = source;
+    source.on('data', onBodyData);
+    source.on('end', onBodyEnd);
+    // A body already read (an empty one, say) ends without 'end' for a late listener.
+    if (source.readableEnded) this.bodyEnd();
+  }
+
+  /** Stops reading the response (the client is slow); `resume()` goes on. */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  /** The sink gives up on its request: the connection is closed, never reused. */
+  abort(): void {
+    this.#sink = undefined;
+    this.destroy();
+  }
+
+  /** Whether an idle connection can carry a request. */
+  usable(): boolean {
+    return !this.#destroyed && (this.#expiresAt === Infinity || performance.now() < this.#expiresAt);
+  }
+
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#parser.stop();
+    this.#detachBody();
+    this.socket.destroy();
+    this.#pool.forget(this);
+  }
+
+  /** @internal A piece of the client's body. */
+  bodyData(chunk: Buffer): boolean {
+    const socket = this.socket;
+    if (!this.#chunked) return socket.write(chunk);
+    if (chunk.length === 0) return true; // a zero-size chunk would end the body
+    socket.cork();
+    socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+    socket.write(chunk);
+    const more = socket.write('\r\n', 'latin1');
+    socket.uncork();
+    return more;
+  }
+
+  /** @internal The client's body ended. */
+  bodyEnd(): void {
+    if (this.#chunked) this.socket.write('0\r\n\r\n', 'latin1');
+    this.#requestSent = true;
+    this.#detachBody();
+  }
+
+  // ResponseHandler: called by the parser, inside #onData.
+
+  onInterim(): void {
+    this.#sink?.upstreamInterim();
+  }
+
+  onHead(head: ResponseHead): void {
+    this.#sink?.upstreamHead(head);
+  }
+
+  onBody(chunk: Buffer, last: boolean): void {
+    this.#sink?.upstreamData(chunk, last);
+  }
+
+  onComplete(trailers: string[] | undefined): void {
+    const sink = this.#sink;
+    this.#sink = undefined;
+    this.#served++;
+    sink?.upstreamEnd(trailers);
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#sink === undefined) {
+      // Bytes on an idle connection, or after the sink gave up: nobody asked for them.
+      return this.destroy();
+    }
+    let complete: boolean;
+    try {
+      complete = this.#parser.execute(chunk);
+    } catch (error) {
+      return this.#fail(error as Error);
+    }
+    if (complete) this.#reuseOrClose();
+  }
+
+  #reuseOrClose(): void {
+    const parser = this.#parser;
+    if (this.#destroyed || !parser.keepAlive || !this.#requestSent || parser.leftover > 0) {
+      // The target answered before the whole body was sent (a 413, say), asked to close, or
+      // sent more than the response: the connection's state is not one to send a request into.
+      return this.destroy();
+    }
+    this.#expiresAt = parser.keepAliveTimeout > 0 ? performance.now() + parser.keepAliveTimeout * 1000 - KEEP_ALIVE_MARGIN_MS : Infinity;
+    this.#pool.release(this);
+  }
+
+  #onEnd(): void {
+    if (this.#sink === undefined || !this.#parser.busy) return this.destroy();
+    try {
+      this.#parser.finish(); // completes a body delimited by the close
+    } catch (error) {
+      return this.#fail(error as Error);
+    }
+    this.destroy();
+  }
+
+  #onClose(): void {
+    if (this.#sink !== undefined) this.#fail(new ParseError('ECONNRESET', this.#parser.headReceived ? 'aborted' : 'socket hang up'));
+    this.destroy();
+  }
+
+  #fail(error: Error): void {
+    const sink = this.#sink;
+    this.#sink = undefined;
+    this.destroy();
+    sink?.upstreamError(error);
+  }
+
+  #detachBody(): void {
+    const body = this.#body;
+    if (body === undefined) return;
+    this.#body = undefined;
+    body[kConnection] = undefined;
+    body.removeListener('data', onBodyData);
+    body.removeListener('end', onBodyEnd);
+    // Whatever the client still sends has nowhere to go: read and drop it, so that its keep-alive
+    // connection can carry the next request (Node does not drain a request that was read from).
+    if (!body.complete) body.resume();
+  }
+}
+
+function onBodyData(this: BodySource, chunk: Buffer): void {
+  const connection = this[kConnection];
+  if (connection !== undefined && !connection.bodyData(chunk)) this.pause();
+}
+
+function onBodyEnd(this: BodySource): void {
+  this[kConnection]?.bodyEnd();
+}
