@@ -268,7 +268,7 @@ export async function runSoak(input: SoakOptions = {}): Promise<SoakReport> {
   await sleep(50);
   fullGc();
   const memoryBefore = process.memoryUsage();
-  const fdsBefore = openFds() - 2 * agentSockets(agent) - 2 * proxyAgentSockets(proxy);
+  const fdsBefore = openFds() - 2 * agentSockets(agent) - 2 * proxyUpstreamSockets(proxy);
 
   // --- the scheduled run ---------------------------------------------------------------------------
   const runStart = performance.now();
@@ -319,7 +319,7 @@ export async function runSoak(input: SoakOptions = {}): Promise<SoakReport> {
   await sleep(100);
   fullGc();
   const memoryAfter = process.memoryUsage();
-  const fdsLive = openFds() - 2 * proxyAgentSockets(proxy);
+  const fdsLive = openFds() - 2 * proxyUpstreamSockets(proxy);
   await proxy.close(1_000);
   for (const replica of replicas) await replica.upstream.close();
   await sleep(50);
@@ -372,9 +372,10 @@ function agentSockets(agent: http.Agent): number {
 }
 
 /** Keep-alive sockets from the proxy to its targets: two fds each (proxy side and fixture side). */
-function proxyAgentSockets(proxy: Proxy): number {
+function proxyUpstreamSockets(proxy: Proxy): number {
   let n = 0;
-  for (const target of proxy.registry.values()) n += agentSockets(target.agent);
+  // Proxied requests use the target's own pool; upgrades and probes use its Node agent.
+  for (const target of proxy.registry.values()) n += agentSockets(target.agent) + target.pool.size;
   return n;
 }
 

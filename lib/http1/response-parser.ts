@@ -58,11 +58,26 @@ const enum State {
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
+const LF = Buffer.from('\n');
 const STATUS_LINE = /^HTTP\/1\.([01]) ([0-9]{3})(?: ([^]*))?$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A field value or reason phrase: visible characters, obs-text, SP and HTAB (RFC 9110 5.5). */
 const INVALID_TEXT = /[^\t\x20-\x7e\x80-\xff]/;
 const DIGITS = /^[0-9]{1,15}$/;
+
+const EMPTY = Buffer.alloc(0);
+
+function overflow(code: string): ParseError {
+  return new ParseError(code, code === 'HPE_HEADER_OVERFLOW' ? 'response head or trailers too large' : 'chunk-size line too long');
+}
+
+/** How many bytes at the end of `buffer[0, end)` are the start of `terminator` (fewer than all of it). */
+function partialEnd(buffer: Buffer, end: number, terminator: Buffer): number {
+  for (let k = Math.min(terminator.length - 1, end); k > 0; k--) {
+    if (buffer.compare(terminator, 0, k, end - k, end) === 0) return k;
+  }
+  return 0;
+}
 
 export class ResponseParser {
   /** Bytes of the last chunk given to `execute()` that came after the complete response. */
@@ -75,8 +90,13 @@ export class ResponseParser {
   readonly #handler: ResponseHandler;
   #state = State.DONE;
   #noBody = false;
-  /** Head (or trailer section, or chunk-size line) bytes received so far, when split over chunks. */
-  #pending: Buffer | undefined = undefined;
+  /** The start of a section split over reads (see #gather), and how many bytes of it there are. */
+  #stash: Buffer | undefined = undefined;
+  #stashed = 0;
+  /** Where #gather found the section: its buffer, its start, and the offset after it in the chunk. */
+  #section: Buffer = EMPTY;
+  #sectionStart = 0;
+  #next = 0;
   /** Body bytes still expected: of the fixed-length body, or of the current chunk. */
   #remaining = 0;
   #trailers: string[] | undefined = undefined;
@@ -90,7 +110,7 @@ export class ResponseParser {
   start(noBody: boolean): void {
     this.#state = State.HEAD;
     this.#noBody = noBody;
-    this.#pending = undefined;
+    this.#stash = undefined;
     this.#trailers = undefined;
     this.#stopped = false;
     this.leftover = 0;
@@ -204,9 +224,9 @@ export class ResponseParser {
       this.#handler.onComplete(undefined);
       return;
     }
-    if (this.#state === State.HEAD && this.#pending !== undefined) {
+    if (this.#state === State.HEAD && this.#stash !== undefined) {
       // A head cut short: malformed bytes are the target's protocol error, not a hang-up.
-      if (!looksLikeStatusLine(this.#pending.toString('latin1', 0, this.#pending.length))) throw new ParseError('HPE_INVALID_CONSTANT', 'malformed response head before EOF');
+      if (!looksLikeStatusLine(this.#stash.toString('latin1', 0, this.#stashed))) throw new ParseError('HPE_INVALID_CONSTANT', 'malformed response head before EOF');
     }
     const error = new ParseError('ECONNRESET', this.headReceived ? 'aborted' : 'socket hang up');
     this.#state = State.DONE;
@@ -219,53 +239,79 @@ export class ResponseParser {
     return true;
   }
 
+  /**
+   * Finds the end of a section (a head, a chunk-size line, a trailer section) that starts at `at`
+   * or started in an earlier read. Returns the offset of `terminator` in `#section` (the section
+   * runs from `#sectionStart` to it; `#next` is the offset in `chunk` after the terminator), or -1
+   * when it is not here yet: the bytes so far are kept in the stash, which holds `limit` bytes plus
+   * the terminator. Each byte is copied and searched once, so a section trickled in a byte at a
+   * time costs no more than one that came whole.
+   */
+  #gather(chunk: Buffer, at: number, terminator: Buffer, limit: number, overflowCode = 'HPE_HEADER_OVERFLOW'): number {
+    const length = terminator.length;
+    let stash = this.#stash;
+    if (stash === undefined) {
+      const found = chunk.indexOf(terminator, at);
+      if (found >= 0) {
+        if (found - at > limit) throw overflow(overflowCode);
+        this.#section = chunk;
+        this.#sectionStart = at;
+        this.#next = found + length;
+        return found;
+      }
+      // No terminator yet: the section is at least as long as what came, less a partial terminator.
+      const rest = chunk.length - at;
+      if (rest - partialEnd(chunk, chunk.length, terminator) > limit) throw overflow(overflowCode);
+      stash = this.#stash = Buffer.allocUnsafe(limit + length);
+      chunk.copy(stash, 0, at);
+      this.#stashed = rest;
+      return -1;
+    }
+    const kept = this.#stashed;
+    const take = Math.min(stash.length - kept, chunk.length - at);
+    chunk.copy(stash, kept, at, at + take);
+    const total = kept + take;
+    const found = stash.subarray(0, total).indexOf(terminator, Math.max(0, kept - length + 1));
+    if (found < 0) {
+      if (total - partialEnd(stash, total, terminator) > limit) throw overflow(overflowCode);
+      this.#stashed = total;
+      return -1;
+    }
+    if (found > limit) throw overflow(overflowCode);
+    this.#stash = undefined;
+    this.#section = stash;
+    this.#sectionStart = 0;
+    this.#next = at + (found + length - kept);
+    return found;
+  }
+
+  /**
+   * Refuses a bare CR or LF among the bytes stashed since `from` and at the seam before them; a CR
+   * last in the stash may be the first half of a CRLF split over two reads.
+   */
+  #checkStashedLines(from: number): void {
+    const stash = this.#stash!;
+    const end = this.#stashed;
+    for (let i = Math.max(0, from - 1); i < end; i++) {
+      const byte = stash[i];
+      if ((byte === 13 && i + 1 < end && stash[i + 1] !== 10) || (byte === 10 && (i === 0 || stash[i - 1] !== 13))) {
+        throw new ParseError('HPE_LF_EXPECTED', 'bare CR or LF in the response head');
+      }
+    }
+  }
+
   /** Parses a head that ends in this chunk; -1 when it does not yet. Returns the offset after it. */
   #head(chunk: Buffer, at: number): number {
-    let buffer: Buffer;
-    let from: number;
-    let terminator: number;
-    if (this.#pending === undefined) {
-      terminator = chunk.indexOf(CRLFCRLF, at);
-      if (terminator < 0) {
-        this.#keepHead(chunk.subarray(at));
-        return -1;
-      }
-      buffer = chunk;
-      from = at;
-    } else {
-      const pendingLength = this.#pending.length;
-      buffer = Buffer.concat([this.#pending, chunk.subarray(at)]);
-      terminator = buffer.indexOf(CRLFCRLF, Math.max(0, pendingLength - 3));
-      if (terminator < 0) {
-        this.#pending = undefined;
-        this.#keepHead(buffer);
-        return -1;
-      }
-      this.#pending = undefined;
-      from = 0;
-      // Offsets below are in `buffer`; map the end back into `chunk`.
-      at = at - pendingLength;
+    const kept = this.#stash === undefined ? 0 : this.#stashed;
+    const found = this.#gather(chunk, at, CRLFCRLF, MAX_HEAD_BYTES);
+    if (found < 0) {
+      // Garbage is refused as it comes, not at the timeout.
+      this.#checkStashedLines(kept);
+      if (!looksLikeStatusLine(this.#stash!.toString('latin1', 0, Math.min(this.#stashed, 64)))) throw new ParseError('HPE_INVALID_CONSTANT', 'invalid status line');
+      return -1;
     }
-    if (terminator - from > MAX_HEAD_BYTES) throw new ParseError('HPE_HEADER_OVERFLOW', 'response head too large');
-    const text = buffer.toString('latin1', from, terminator);
-    this.#onHeadText(text);
-    return at + (terminator + 4 - from);
-  }
-
-  /** Keeps the start of a head split over reads; garbage is refused now, not at the timeout. */
-  #keepHead(bytes: Buffer): void {
-    this.#keep(bytes, MAX_HEAD_BYTES);
-    if (!looksLikeStatusLine(bytes.toString('latin1', 0, Math.min(bytes.length, 64)))) throw new ParseError('HPE_INVALID_CONSTANT', 'invalid status line');
-  }
-
-  /** Keeps an unfinished section for the next chunk, within `limit` bytes. */
-  #keep(bytes: Buffer, limit: number): void {
-    if (bytes.length > limit) throw new ParseError('HPE_HEADER_OVERFLOW', 'response head too large');
-    // A CR at the very end is the first half of a CRLF split over two reads.
-    const checked = bytes.length > 0 && bytes[bytes.length - 1] === 13 ? bytes.length - 1 : bytes.length;
-    if (BARE_LINE_BREAK.test(bytes.toString('latin1', 0, checked))) throw new ParseError('HPE_LF_EXPECTED', 'bare CR or LF in the response head');
-    // Copy: the socket may reuse the memory behind a slice.
-    this.#pending = Buffer.from(bytes);
+    this.#onHeadText(this.#section.toString('latin1', this.#sectionStart, found));
+    return this.#next;
   }
 
   #onHeadText(text: string): void {
@@ -360,21 +406,10 @@ export class ResponseParser {
 
   /** Parses one chunk-size line (size, extensions, CRLF); -1 when it is not all here yet. */
   #chunkSize(chunk: Buffer, at: number): number {
-    let buffer = chunk;
-    let from = at;
-    if (this.#pending !== undefined) {
-      buffer = Buffer.concat([this.#pending, chunk.subarray(at)]);
-      from = 0;
-    }
-    const lineEnd = buffer.indexOf(10 /* \n */, from);
-    if (lineEnd < 0) {
-      if (buffer.length - from > MAX_CHUNK_LINE) throw new ParseError('HPE_CHUNK_EXTENSIONS_OVERFLOW', 'chunk-size line too long');
-      this.#pending = Buffer.from(buffer.subarray(from));
-      return -1;
-    }
-    const consumedInChunk = this.#pending === undefined ? lineEnd + 1 : at + (lineEnd + 1 - this.#pending.length);
-    this.#pending = undefined;
-    if (lineEnd - from > MAX_CHUNK_LINE) throw new ParseError('HPE_CHUNK_EXTENSIONS_OVERFLOW', 'chunk-size line too long');
+    const lineEnd = this.#gather(chunk, at, LF, MAX_CHUNK_LINE, 'HPE_CHUNK_EXTENSIONS_OVERFLOW');
+    if (lineEnd < 0) return -1;
+    const buffer = this.#section;
+    const from = this.#sectionStart;
     if (lineEnd === from || buffer[lineEnd - 1] !== 13) throw new ParseError('HPE_STRICT', 'expected CRLF after chunk size');
     let size = 0;
     let i = from;
@@ -396,52 +431,56 @@ export class ResponseParser {
       this.#state = State.CHUNK_DATA;
       this.#remaining = size;
     }
-    return consumedInChunk;
+    return this.#next;
   }
 
   /** Parses the trailer section after the last chunk; -1 when it is not all here yet. */
   #trailerSection(chunk: Buffer, at: number): number {
-    let buffer = chunk;
-    let from = at;
-    if (this.#pending !== undefined) {
-      buffer = Buffer.concat([this.#pending, chunk.subarray(at)]);
-      from = 0;
-    }
-    // No trailers: just the final CRLF.
-    if (buffer.length - from >= 2 && buffer[from] === 13 && buffer[from + 1] === 10) {
-      const consumed = this.#pending === undefined ? from + 2 : at + (2 - this.#pending.length);
-      this.#pending = undefined;
-      return consumed;
-    }
-    const terminator = buffer.indexOf(CRLFCRLF, from);
-    if (terminator < 0) {
-      const rest = buffer.subarray(from);
-      this.#pending = undefined;
-      this.#keep(rest, MAX_HEAD_BYTES);
+    // Most often there are none: just the final CRLF.
+    if (this.#stash === undefined && chunk.length - at >= 2 && chunk[at] === 13 && chunk[at + 1] === 10) return at + 2;
+    const kept = this.#stash === undefined ? 0 : this.#stashed;
+    // Searched from the CRLF that ended the last-chunk line, so that an empty section is CRLF CRLF too.
+    const found = this.#gatherTrailers(chunk, at);
+    if (found < 0) {
+      this.#checkStashedLines(kept);
       return -1;
     }
-    if (terminator - from > MAX_HEAD_BYTES) throw new ParseError('HPE_HEADER_OVERFLOW', 'trailer section too large');
-    const text = buffer.toString('latin1', from, terminator);
+    const text = this.#section.toString('latin1', this.#sectionStart, found);
     if (BARE_LINE_BREAK.test(text)) throw new ParseError('HPE_LF_EXPECTED', 'bare CR or LF in the trailers');
-    this.#trailers = parseFields(text, 0);
-    const consumed = this.#pending === undefined ? terminator + 4 : at + (terminator + 4 - this.#pending.length);
-    this.#pending = undefined;
-    return consumed;
+    this.#trailers = text === '' ? undefined : parseFields(text, 0);
+    return this.#next;
+  }
+
+  /** #gather for the trailer section, as if the CRLF before it were part of it (an empty one is then CRLF CRLF). */
+  #gatherTrailers(chunk: Buffer, at: number): number {
+    if (this.#stash === undefined) {
+      this.#stash = Buffer.allocUnsafe(MAX_HEAD_BYTES + 6);
+      this.#stash[0] = 13;
+      this.#stash[1] = 10;
+      this.#stashed = 2;
+    }
+    const found = this.#gather(chunk, at, CRLFCRLF, MAX_HEAD_BYTES + 2);
+    if (found >= 0) this.#sectionStart = Math.min(2, found);
+    return found;
   }
 }
 
-const EMPTY = Buffer.alloc(0);
 
 /** A CR not followed by LF, or an LF not preceded by CR. */
 const BARE_LINE_BREAK = /\r(?!\n)|(?<!\r)\n/;
 
+/** The start of a status line that may still become a valid one. */
+const STATUS_LINE_START = /^HTTP\/1\.[01](?: (?:[0-9]{0,2}|[0-9]{3}(?: [^]*)?))?$/;
+
+/**
+ * Whether the first bytes of a head are (the start of) a valid status line: a complete line must
+ * match in full; an unfinished one must be a prefix of one (the target may just be slow).
+ */
 function looksLikeStatusLine(text: string): boolean {
-  const lineEnd = text.indexOf('\r\n');
-  const line = lineEnd < 0 ? text : text.slice(0, lineEnd);
-  // A prefix of a valid status line is fine (the target hung up mid-head); anything else is not.
-  const prefix = 'HTTP/1.';
-  if (line.length <= prefix.length) return prefix.startsWith(line);
-  return lineEnd < 0 ? /^HTTP\/1\.[01](?: [0-9]{0,3}(?: [^]*)?)?$/.test(line) : STATUS_LINE.test(line);
+  const lineEnd = text.indexOf('\r');
+  if (lineEnd >= 0) return STATUS_LINE.test(text.slice(0, lineEnd));
+  if (text.length <= 7) return 'HTTP/1.'.startsWith(text);
+  return STATUS_LINE_START.test(text);
 }
 
 /** Parses `name: value` lines from `start` to the end of `text` (lines joined by CRLF). */
