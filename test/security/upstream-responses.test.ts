@@ -114,3 +114,15 @@ test('the same TLS target works with insecure: true', async (t) => {
   assert.equal(up.stats().requests, 1);
   assert.equal(up.stats().last?.url, '/secure');
 });
+
+test('every field of a response head within 16 KiB is relayed, even 2100 of them (no silent count limit)', async (t) => {
+  // Short names (base 36) keep 2100 fields under 16 KiB; Node's own client keeps only 2000.
+  const fields = Array.from({ length: 2100 }, (_, i) => `x${i.toString(36)}:1\r\n`).join('');
+  const { port } = await behind(t, (socket) => socket.end(`HTTP/1.1 200 OK\r\n${fields}Content-Length: 2\r\n\r\nok`));
+  const { text } = await raw(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  const reply = only(text);
+  assert.equal(reply.status, 200);
+  assert.equal(reply.body, 'ok');
+  assert.equal(text.match(/\r\nx[0-9a-z]+: 1(?=\r\n)/g)?.length, 2100);
+  assert.match(text, new RegExp(`\\r\\nx${(2099).toString(36)}: 1\\r\\n`));
+});
