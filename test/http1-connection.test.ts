@@ -403,3 +403,17 @@ test('through the proxy: sequential requests share one upstream connection', asy
   assert.equal(up.stats().connections, 1);
   assert.equal(proxy.registry.get(new URL(up.url).origin)?.pool.idleCount, 1);
 });
+
+test('a connection paused on its response\'s last piece is read again for the next request (regression)', { timeout: 2_000 }, async (t) => {
+  const server = await scripted(t, (socket) => socket.write(OK));
+  const upstream = pool(t, server.port);
+  const recorder = new Recorder();
+  const connection = upstream.acquire();
+  recorder.onData = () => connection.pause(); // a slow client: res.write() said false
+  connection.send(recorder, GET, false, undefined, false);
+  await recorder.done;
+  assert.equal(upstream.idleCount, 1);
+  const next = await exchange(upstream);
+  assert.equal(next.connection, connection);
+  assert.deepEqual(next.recorder.events, ['head 200', 'last', 'end']);
+});

@@ -148,6 +148,7 @@ export class UpstreamConnection implements ResponseHandler {
   #chunked = false;
   #requestSent = false;
   #destroyed = false;
+  #paused = false;
 
   constructor(pool: UpstreamPool, socket: net.Socket) {
     this.#pool = pool;
@@ -188,10 +189,12 @@ export class UpstreamConnection implements ResponseHandler {
 
   /** Stops reading the response (the client is slow); `resume()` goes on. */
   pause(): void {
+    this.#paused = true;
     this.socket.pause();
   }
 
   resume(): void {
+    this.#paused = false;
     this.socket.resume();
   }
 
@@ -278,6 +281,8 @@ export class UpstreamConnection implements ResponseHandler {
       return this.destroy();
     }
     this.#expiresAt = parser.keepAliveTimeout > 0 ? performance.now() + parser.keepAliveTimeout * 1000 - KEEP_ALIVE_MARGIN_MS : Infinity;
+    // The last piece may have met a slow client that paused us: the next request must be read.
+    if (this.#paused) this.resume();
     this.#pool.release(this);
   }
 
