@@ -127,6 +127,12 @@ export const SERVER_LIMITS = {
   maxRequestsPerSocket: 0,
   /** Request header fields allowed; more get 431 (checked by `handler`, so under any server). */
   maxHeaderFields: MAX_REQUEST_FIELDS,
+  /**
+   * Connections the kernel may queue for accept() (capped by net.core.somaxconn). Node's 511
+   * overflowed when 1000 clients connected at once to a busy proxy: the dropped handshakes came
+   * back only after TCP retransmits, as client timeouts (bench, 1000 connections).
+   */
+  backlog: 4096,
 } as const;
 
 export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
@@ -361,7 +367,7 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen(port, host, () => {
+      server.listen({ port, host, backlog: SERVER_LIMITS.backlog }, () => {
         server.off('error', reject);
         resolve(server.address() as AddressInfo);
       });
