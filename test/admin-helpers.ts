@@ -7,6 +7,7 @@ import * as http from 'node:http';
 import type { TestContext } from 'node:test';
 import { startUpstream, type Upstream } from '../fixtures/upstream.js';
 import { startAdminServer, type AdminServer } from '../lib/admin/index.js';
+import { waitFor } from './lifecycle-helpers.js';
 import { createProxy, type Proxy, type ProxyBreakerOptions, type ProxyOptions } from '../lib/index.js';
 
 export const TIMEOUT = 3_000;
@@ -178,10 +179,6 @@ export class SseReader {
 }
 
 /** Resolves once `predicate()` holds, polling every 10 ms; rejects after `timeout`. */
-export async function until(predicate: () => boolean, timeout = TIMEOUT): Promise<void> {
-  const deadline = performance.now() + timeout;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${timeout} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+export function until(predicate: () => boolean, timeout = TIMEOUT): Promise<void> {
+  return waitFor('a condition', predicate, timeout);
 }

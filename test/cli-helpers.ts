@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startUpstream, type Upstream, type UpstreamOptions } from '../fixtures/upstream.js';
+import { startedUpstream } from './lifecycle-helpers.js';
 
 export const BIN = fileURLToPath(new URL('../bin/proxy-breaker.js', import.meta.url));
 
@@ -121,11 +121,7 @@ export async function runCli(t: TestContext, args: readonly string[], timeout = 
 }
 
 /** A fixture upstream on 127.0.0.1 port 0, closed when `t` ends. */
-export async function upstream(t: TestContext, options: UpstreamOptions = {}): Promise<Upstream> {
-  const started = await startUpstream({ host: '127.0.0.1', ...options });
-  t.after(() => started.close());
-  return started;
-}
+export const upstream = startedUpstream;
 
 /** Writes `content` (JSON.stringify'd unless a string) to a temporary file, removed when `t` ends. */
 export function configFile(t: TestContext, content: unknown, name = 'proxy.json'): string {

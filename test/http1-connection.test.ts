@@ -14,7 +14,7 @@ import { UpstreamPool, type PoolOptions, type ResponseSink, type UpstreamConnect
 import type { ResponseHead } from '../lib/http1/response-parser.js';
 import { createProxy } from '../lib/index.js';
 import { request } from './proxy-helpers.js';
-import { delay, waitFor } from './security/helpers.js';
+import { delay, waitFor } from './lifecycle-helpers.js';
 
 const GET = 'GET / HTTP/1.1\r\nHost: x\r\n\r\n';
 const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';

@@ -6,33 +6,21 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { TestContext } from 'node:test';
-import { startUpstream, type Upstream, type UpstreamOptions } from '../fixtures/upstream.js';
-import { createProxy, type Proxy, type ProxyOptions } from '../lib/index.js';
+import type { Proxy, ProxyOptions } from '../lib/index.js';
+import { startedProxy, startedUpstream, type StartedProxy } from './lifecycle-helpers.js';
 
 /** Default bound of one request made by these helpers, ms. */
 export const REQUEST_TIMEOUT = 3_000;
 
 /** A fixture upstream closed when `t` ends. */
-export async function upstream(t: TestContext, options: UpstreamOptions = {}): Promise<Upstream> {
-  const started = await startUpstream(options);
-  t.after(() => started.close());
-  return started;
-}
-
-export interface StartedProxy {
-  proxy: Proxy;
-  port: number;
-  /** `http://127.0.0.1:PORT` */
-  url: string;
-}
+export const upstream = startedUpstream;
 
 /** A proxy listening on 127.0.0.1 port 0, closed (with a short drain) when `t` ends. */
-export async function proxy(t: TestContext, options: ProxyOptions): Promise<StartedProxy> {
-  const created = createProxy(options);
-  const { port } = await created.listen(0, '127.0.0.1');
-  t.after(() => created.close(100));
-  return { proxy: created, port, url: `http://127.0.0.1:${port}` };
+export function proxy(t: TestContext, options: ProxyOptions): Promise<StartedProxy> {
+  return startedProxy(t, options);
 }
+
+export type { StartedProxy };
 
 export interface Reply {
   status: number;

@@ -6,8 +6,9 @@ import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startUpstream, type ModeName, type Upstream, type UpstreamMode } from '../fixtures/upstream.js';
-import { createProxy, type Proxy, type ProxyOptions, type TargetSnapshot } from '../lib/index.js';
+import type { ModeName, Upstream, UpstreamMode } from '../fixtures/upstream.js';
+import type { Proxy, ProxyOptions, TargetSnapshot } from '../lib/index.js';
+import { startedProxy, startedUpstream, waitFor, type StartedProxy } from './lifecycle-helpers.js';
 
 export { sleep };
 
@@ -63,18 +64,13 @@ export function keepAliveAgent(t: TestContext): http.Agent {
 }
 
 /** Starts `count` fixture upstreams, closed after the test. */
-export async function upstreams(t: TestContext, modes: ReadonlyArray<UpstreamMode | ModeName>): Promise<Upstream[]> {
-  const started = await Promise.all(modes.map((mode) => startUpstream({ mode })));
-  t.after(() => Promise.all(started.map((upstream) => upstream.close())));
-  return started;
+export function upstreams(t: TestContext, modes: ReadonlyArray<UpstreamMode | ModeName>): Promise<Upstream[]> {
+  return Promise.all(modes.map((mode) => startedUpstream(t, { mode })));
 }
 
 /** A proxy listening on 127.0.0.1:0, closed after the test (requests still hanging are cut off). */
-export async function startProxy(t: TestContext, options: ProxyOptions): Promise<{ proxy: Proxy; url: string }> {
-  const proxy = createProxy(options);
-  const { port } = await proxy.listen(0, '127.0.0.1');
-  t.after(() => proxy.close(50));
-  return { proxy, url: `http://127.0.0.1:${port}` };
+export function startProxy(t: TestContext, options: ProxyOptions): Promise<StartedProxy> {
+  return startedProxy(t, options, 50);
 }
 
 /** The snapshot of one target, by its fixture. */
@@ -85,12 +81,8 @@ export function targetOf(proxy: Proxy, upstream: Upstream): TargetSnapshot {
 }
 
 /** Polls `check` every 5 ms until it is true; fails the test after `timeout` ms. */
-export async function until(check: () => boolean, what: string, timeout = 3000): Promise<void> {
-  const deadline = performance.now() + timeout;
-  while (!check()) {
-    if (performance.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
+export function until(check: () => boolean, what: string, timeout = 3000): Promise<void> {
+  return waitFor(what, check, timeout, 5);
 }
 
 /** Sends `count` GETs one after another; returns their statuses. */

@@ -9,8 +9,9 @@ import * as net from 'node:net';
 import type { TestContext } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { startUpstream, type Upstream, type UpstreamOptions } from '../../fixtures/upstream.js';
-import { createProxy, type Proxy, type ProxyOptions } from '../../lib/index.js';
+import type { Upstream, UpstreamOptions } from '../../fixtures/upstream.js';
+import type { Proxy, ProxyOptions } from '../../lib/index.js';
+import { delay, startedProxy, startedUpstream, waitFor, type StartedProxy } from '../lifecycle-helpers.js';
 
 /** Bound of one raw exchange, ms. */
 export const RAW_TIMEOUT = 3_000;
@@ -18,11 +19,8 @@ export const RAW_TIMEOUT = 3_000;
 /** The request that smuggling payloads try to slip past the proxy. */
 export const SMUGGLED = 'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n';
 
-export async function fixture(t: TestContext, options: UpstreamOptions = {}): Promise<Upstream> {
-  const started = await startUpstream(options);
-  t.after(() => started.close());
-  return started;
-}
+/** A fixture upstream closed when `t` ends. */
+export const fixture = startedUpstream;
 
 export interface Setup {
   proxy: Proxy;
@@ -33,15 +31,13 @@ export interface Setup {
 /** A fixture and a proxy (via `listen()`) in front of it, both closed when `t` ends. */
 export async function setup(t: TestContext, options: Omit<ProxyOptions, 'target'> = {}, upstream: UpstreamOptions = {}): Promise<Setup> {
   const up = await fixture(t, upstream);
-  return { ...(await listening(t, { ...options, target: up.url })), up };
+  const { proxy, port } = await startedProxy(t, { ...options, target: up.url });
+  return { proxy, port, up };
 }
 
 /** A proxy listening on 127.0.0.1 port 0, closed when `t` ends. */
-export async function listening(t: TestContext, options: ProxyOptions): Promise<{ proxy: Proxy; port: number }> {
-  const proxy = createProxy(options);
-  const { port } = await proxy.listen(0, '127.0.0.1');
-  t.after(() => proxy.close(100));
-  return { proxy, port };
+export function listening(t: TestContext, options: ProxyOptions): Promise<StartedProxy> {
+  return startedProxy(t, options);
 }
 
 export function portOf(server: net.Server): number {
@@ -215,18 +211,7 @@ export function gc(): void {
   gcFunction();
 }
 
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `condition` every 10 ms; rejects with `what` after `timeout` ms. */
-export async function waitFor(what: string, condition: () => boolean, timeout = 2_000): Promise<void> {
-  const deadline = performance.now() + timeout;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(10);
-  }
-}
+export { delay, waitFor };
 
 /** `Proxy-Status` of a proxy-made answer with this error type. */
 export function proxyStatus(error: string): string {

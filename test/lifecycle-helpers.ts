@@ -1,0 +1,46 @@
+/**
+ * What every suite's helpers start the same way: a fixture upstream and a proxy on 127.0.0.1 port
+ * 0, each closed when the test that made it ends, and a bounded wait for a condition. The
+ * suite-specific helper modules re-export these under the names their tests use.
+ */
+import type { TestContext } from 'node:test';
+import { startUpstream, type Upstream, type UpstreamOptions } from '../fixtures/upstream.js';
+import { createProxy, type Proxy, type ProxyOptions } from '../lib/index.js';
+
+/** A fixture upstream (127.0.0.1, port 0), closed when `t` ends. */
+export async function startedUpstream(t: TestContext, options: UpstreamOptions = {}): Promise<Upstream> {
+  const started = await startUpstream(options);
+  t.after(() => started.close());
+  return started;
+}
+
+export interface StartedProxy {
+  proxy: Proxy;
+  port: number;
+  /** `http://127.0.0.1:PORT` */
+  url: string;
+}
+
+/**
+ * A proxy listening on 127.0.0.1 port 0, closed when `t` ends with `drainMs` for requests still in
+ * flight (hanging ones are cut off after it).
+ */
+export async function startedProxy(t: TestContext, options: ProxyOptions, drainMs = 100): Promise<StartedProxy> {
+  const proxy = createProxy(options);
+  const { port } = await proxy.listen(0, '127.0.0.1');
+  t.after(() => proxy.close(drainMs));
+  return { proxy, port, url: `http://127.0.0.1:${port}` };
+}
+
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `condition` every `every` ms; rejects naming `what` after `timeout` ms. */
+export async function waitFor(what: string, condition: () => boolean, timeout = 2_000, every = 10): Promise<void> {
+  const deadline = performance.now() + timeout;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(every);
+  }
+}
