@@ -248,6 +248,8 @@ test('GET /metrics answers the 0.0.4 content type and a text that parses strictl
     proxy_breaker_transitions_total: 'counter',
     proxy_breaker_rejections_total: 'counter',
     proxy_breaker_in_flight: 'gauge',
+    proxy_breaker_upstream_connections: 'gauge',
+    proxy_breaker_upstream_connections_opened_total: 'counter',
     proxy_breaker_upstream_duration_seconds: 'histogram',
   };
   assert.deepEqual(Object.fromEntries([...families.values()].map((f) => [f.name, f.type])), expected);
@@ -278,6 +280,11 @@ test('the metrics count outcomes, state, transitions, rejections and latency of 
   assert.equal(transitions('HALF_OPEN', 'CLOSED'), 0, 'known transitions are exported before they happen');
   assert.equal(sampleValue(families, 'proxy_breaker_rejections_total', 'proxy_breaker_rejections_total', target), 2);
   assert.equal(sampleValue(families, 'proxy_breaker_in_flight', 'proxy_breaker_in_flight', target), 0);
+  // hit() uses a fresh client connection per request, but the proxy kept one upstream connection.
+  const connections = (state: string): number | undefined =>
+    sampleValue(families, 'proxy_breaker_upstream_connections', 'proxy_breaker_upstream_connections', { ...target, state });
+  assert.deepEqual([connections('busy'), connections('idle')], [0, 1]);
+  assert.equal(sampleValue(families, 'proxy_breaker_upstream_connections_opened_total', 'proxy_breaker_upstream_connections_opened_total', target), 1);
   const histogram = 'proxy_breaker_upstream_duration_seconds';
   assert.equal(sampleValue(families, histogram, `${histogram}_count`, target), 5, 'every upstream exchange, none of the rejections');
   const buckets = families.get(histogram)!.samples.filter((sample) => sample.name === `${histogram}_bucket`);

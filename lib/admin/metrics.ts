@@ -50,13 +50,15 @@ class Family {
   }
 }
 
-/** The Prometheus text of every target of `proxy`: requests, state, transitions, rejections, in-flight, latency. */
+/** The Prometheus text of every target of `proxy`: requests, state, transitions, rejections, in-flight, connections, latency. */
 export function renderMetrics(proxy: Proxy): string {
   const requests = new Family('proxy_breaker_requests_total', 'counter', 'Requests per target by how they ended.');
   const state = new Family('proxy_breaker_state', 'gauge', 'Circuit state per target: 1 for the current state, 0 for the others.');
   const transitions = new Family('proxy_breaker_transitions_total', 'counter', 'Circuit state transitions per target.');
   const rejections = new Family('proxy_breaker_rejections_total', 'counter', 'Requests the circuit refused per target.');
   const inFlight = new Family('proxy_breaker_in_flight', 'gauge', 'Requests to the target in flight now.');
+  const connections = new Family('proxy_breaker_upstream_connections', 'gauge', 'Open keep-alive connections to the target, carrying a request (busy) or not (idle).');
+  const opened = new Family('proxy_breaker_upstream_connections_opened_total', 'counter', 'Connections opened to the target.');
   const duration = new Family(
     'proxy_breaker_upstream_duration_seconds',
     'histogram',
@@ -74,6 +76,10 @@ export function renderMetrics(proxy: Proxy): string {
     }
     rejections.sample('', { target: origin }, snapshot.counts.rejections);
     inFlight.sample('', { target: origin }, target.inFlight);
+    const pool = target.pool;
+    connections.sample('', { target: origin, state: 'busy' }, pool.size - pool.idleCount);
+    connections.sample('', { target: origin, state: 'idle' }, pool.idleCount);
+    opened.sample('', { target: origin }, pool.opened);
     const histogram = target.latency;
     let cumulative = 0;
     for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
@@ -85,7 +91,7 @@ export function renderMetrics(proxy: Proxy): string {
     duration.sample('_sum', { target: origin }, histogram.sum);
     duration.sample('_count', { target: origin }, histogram.count);
   }
-  const families = [requests, state, transitions, rejections, inFlight, duration];
+  const families = [requests, state, transitions, rejections, inFlight, connections, opened, duration];
   return `${families.map((family) => family.lines.join('\n')).join('\n')}\n`;
 }
 

@@ -52,6 +52,8 @@ export class UpstreamPool {
   readonly #all = new Set<UpstreamConnection>();
   #session: Buffer | undefined = undefined;
   #closed = false;
+  /** Connections opened since the pool was made (for metrics: churn shows as a fast-rising count). */
+  opened = 0;
 
   constructor(options: PoolOptions) {
     this.options = options;
@@ -70,6 +72,7 @@ export class UpstreamPool {
     }
     const connection = new UpstreamConnection(this, this.#connect());
     this.#all.add(connection);
+    this.opened++;
     return connection;
   }
 
