@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { workDir } from './procs.js';
+import type { MemoryScripts } from './memory.js';
 import type { Scripts } from './scenarios.js';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -44,7 +45,7 @@ export function snapshotDist(): { dir: string; hash: string } {
  * The child servers are TypeScript: transpiled here to plain .mjs so that they run on bare
  * `node`, with no loader thread or compiler in their CPU and RSS figures.
  */
-export function compileScripts(): Scripts & { loadgen: string; breaker: string } {
+export function compileScripts(): Scripts & MemoryScripts & { loadgen: string; breaker: string } {
   const ts = createRequire(import.meta.url)('typescript') as typeof import('typescript');
   const outDir = join(workDir, 'bin');
   mkdirSync(outDir, { recursive: true });
@@ -64,6 +65,8 @@ export function compileScripts(): Scripts & { loadgen: string; breaker: string }
     hello: compile('servers/hello.ts'),
     loadgen: compile('servers/loadgen-node.ts'),
     breaker: compile('breaker.ts'),
+    sink: compile('servers/sink.ts'),
+    transfer: compile('servers/transfer.ts'),
   };
 }
 

@@ -1,10 +1,11 @@
 /**
  * Turns runs into the report: medians per target, medians of per-round ratios (candidate over
- * reference, from runs made next to each other), the issue's pass/fail targets, and the files
- * bench/results/latest.json and latest.md.
+ * reference, from runs made next to each other), the 1 GiB memory step, the issue's pass/fail
+ * targets, and the files bench/results/latest.json and latest.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { MemoryResult, MemoryTarget } from './memory.js';
 import type { ScenarioResult, TargetName, Run } from './scenarios.js';
 
 export interface TargetSummary {
@@ -125,8 +126,8 @@ export function summarise(result: ScenarioResult): ScenarioSummary {
 
 const x = (r: number | undefined): string => (r === undefined ? 'n/a' : `${r.toFixed(2)}x`);
 
-/** The issue's targets, from the summaries (a missing scenario fails its targets). */
-export function checkTargets(results: ScenarioResult[], summaries: ScenarioSummary[]): TargetCheck[] {
+/** The issue's targets, from the summaries and the memory step (a missing scenario fails its targets). */
+export function checkTargets(results: ScenarioResult[], summaries: ScenarioSummary[], memory?: MemoryResult): TargetCheck[] {
   const checks: TargetCheck[] = [];
   const find = (id: string): ScenarioSummary | undefined => summaries.find((s) => s.id === id && results.find((r) => r.id === id)?.error === undefined);
   const check = (name: string, value: number | undefined, ok: (v: number) => boolean, measured: (v: number | undefined) => string, wanted: string): void => {
@@ -153,11 +154,29 @@ export function checkTargets(results: ScenarioResult[], summaries: ScenarioSumma
   }
   const c1000 = candidate(find('c1000'));
   if (c1000) check('1000 connections: proxy-breaker peak RSS', c1000.peakRssMB, (v) => v < 150, (v) => `${v?.toFixed(0) ?? 'n/a'} MB`, '< 150 MB');
+  if (memory) checks.push(...memoryTargets(memory));
   for (const id of ['small', 'download', 'upload', 'c1000', 'open', 'slow']) {
     if (!results.some((r) => r.id === id)) continue;
     if (find(id) === undefined) checks.push({ name: `${id}: scenario ran`, pass: false, measured: results.find((r) => r.id === id)?.error ?? 'failed', wanted: 'no error' });
   }
   return checks;
+}
+
+/** 1 GiB through one request, each way: proxy-breaker's RSS growth < 30 MB (naive's for comparison). */
+function memoryTargets(memory: MemoryResult): TargetCheck[] {
+  const mb = (v: number | undefined): string => (v === undefined ? 'n/a' : `${v.toFixed(1)} MB`);
+  return (['download', 'upload'] as const).map((direction) => {
+    const name = `1 GiB ${direction}: proxy-breaker RSS growth`;
+    const wanted = '< 30 MB';
+    const find = (target: MemoryTarget) => memory.transfers.find((t) => t.direction === direction && t.target === target);
+    const candidate = find('candidate');
+    // A transfer that did not complete says nothing about constant memory.
+    if (candidate?.growthMB === undefined || candidate.error !== undefined) {
+      return { name, pass: false, measured: `not measured: ${candidate?.error ?? memory.error ?? 'no transfer'}`, wanted };
+    }
+    const naive = find('naive')?.growthMB;
+    return { name, pass: candidate.growthMB < 30, measured: `${mb(candidate.growthMB)}${naive === undefined ? '' : ` (naive proxy ${mb(naive)})`}`, wanted };
+  });
 }
 
 export interface BreakerReport {
@@ -188,6 +207,8 @@ export interface Report {
   scenarios: ScenarioResult[];
   summaries: ScenarioSummary[];
   targets: TargetCheck[];
+  /** The 1 GiB memory step; undefined when BENCH_ONLY left it out. */
+  memory: MemoryResult | undefined;
   breaker: BreakerReport | { error: string } | undefined;
 }
 
@@ -195,22 +216,8 @@ const f = (v: number | undefined, digits = 1): string => (v === undefined ? '-' 
 
 const TARGET_LABEL: Record<TargetName, string> = { candidate: 'proxy-breaker', naive: 'naive Node proxy', direct: 'upstream direct', hello: 'hello-world server' };
 
-export function markdown(report: Report): string {
-  const { machine, setup } = report;
-  const out: string[] = [];
-  out.push('# proxy-breaker benchmark', '');
-  out.push(`- Date: ${report.date}`);
-  out.push(`- Command: \`${report.command}\``);
-  out.push(`- Machine: ${machine.nproc} CPUs (${machine.cpu}), Linux ${machine.kernel}, Node ${machine.node}`);
-  out.push(`- Load generator: ${setup.loadGenerator}; ${setup.pinning}`);
-  out.push(`- Upstream: ${setup.upstream}`);
-  out.push(`- proxy-breaker: ${setup.dist}`);
-  out.push(
-    `- Runs: ${setup.pairs} rounds x ${setup.seconds} s per target after a ${setup.warmup} s warm-up, order alternating (C N D, D N C, ...); ` +
-      `client timeout ${setup.timeoutS} s; ${setup.gate}; ${report.gating.redone} runs redone, ${report.gating.keptNoisy} kept noisy` +
-      (setup.durationS === undefined ? '' : `; whole bench ${Math.round(setup.durationS)} s`),
-  );
-  out.push('');
+/** The scenarios' table: one line per target, ratios on proxy-breaker's line. */
+function scenarioTable(report: Report, out: string[]): void {
   out.push('Values are medians over the rounds (peak RSS: the highest); ratios are medians of per-round ratios, proxy-breaker over the other.');
   out.push('Runs the gate flagged noisy are left out of both when at least half of the runs (rounds) are clean; "runs used" says how many counted.');
   out.push('CPU is utime+stime of the server process from /proc/PID/stat per completed request; "upstream CPU" is the upstream\'s share.');
@@ -234,11 +241,61 @@ export function markdown(report: Report): string {
       );
     }
   }
-  out.push('', '## Targets (from the issue)', '');
+  out.push('');
+}
+
+const MEMORY_LABEL: Record<MemoryTarget, string> = { candidate: 'proxy-breaker', naive: 'naive Node proxy', direct: 'upstream direct' };
+
+/** The memory step's table: one line per transfer, proxy RSS before, at its peak and after. */
+function memorySection(memory: MemoryResult, out: string[]): void {
+  out.push('', '## 1 GiB in one request: proxy RSS (bench/memory.ts)', '');
+  out.push(
+    `Each proxy in a fresh process, warmed up with ${memory.warmup}, then 1 GiB (${memory.bytes.toLocaleString('en-US')} bytes) in one request with Content-Length. ` +
+      `Download: ${memory.upstream.download}. Upload: ${memory.upstream.upload}. Client: ${memory.client}; transfers time out after ${memory.timeoutS} s.`,
+  );
+  out.push(
+    `RSS is the proxy's VmRSS (/proc/PID/status) right before the transfer, and the highest of VmRSS sampled every ${memory.sampleMs} ms and VmHWM (reset just before); ` +
+      'growth = peak - before; "by half-time" is the growth over the first half of the transfer (about the same when memory stays constant, about half when it grows with the bytes); ' +
+      'MB = 1e6 bytes. "upstream direct" is the same transfer without a proxy: the client\'s and upstream\'s ceiling.',
+    '',
+  );
+  if (memory.error !== undefined) out.push(`Failed: ${memory.error}`, '');
+  out.push('| transfer | target | RSS before MB | peak RSS MB | growth MB | growth by half-time MB | RSS after MB | time s | MB/s | RSS samples |');
+  out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const t of memory.transfers) {
+    const failed = t.error === undefined ? '' : ` (FAILED: ${t.error.replaceAll('|', '/')})`;
+    out.push(
+      `| 1 GiB ${t.direction} | ${MEMORY_LABEL[t.target]}${failed} | ${f(t.baselineMB)} | ${f(t.peakMB)} | ${f(t.growthMB)} | ${f(t.halfTimeGrowthMB)} | ${f(t.afterMB)} | ${f(t.seconds, 2)} | ${f(t.mbPerS, 0)} | ${t.samples ?? '-'} |`,
+    );
+  }
+  if (memory.candidateStderr !== '') out.push('', `proxy-breaker stderr: \`${memory.candidateStderr.split('\n').slice(-3).join(' / ').replaceAll('`', "'")}\``);
+}
+
+export function markdown(report: Report): string {
+  const { machine, setup } = report;
+  const out: string[] = [];
+  out.push('# proxy-breaker benchmark', '');
+  out.push(`- Date: ${report.date}`);
+  out.push(`- Command: \`${report.command}\``);
+  out.push(`- Machine: ${machine.nproc} CPUs (${machine.cpu}), Linux ${machine.kernel}, Node ${machine.node}`);
+  out.push(`- Load generator: ${setup.loadGenerator}; ${setup.pinning}`);
+  out.push(`- Upstream: ${setup.upstream}`);
+  out.push(`- proxy-breaker: ${setup.dist}`);
+  const whole = setup.durationS === undefined ? '' : `; whole bench ${Math.round(setup.durationS)} s`;
+  out.push(
+    report.scenarios.length === 0
+      ? `- Runs: no scenario selected (BENCH_ONLY)${whole}`
+      : `- Runs: ${setup.pairs} rounds x ${setup.seconds} s per target after a ${setup.warmup} s warm-up, order alternating (C N D, D N C, ...); ` +
+          `client timeout ${setup.timeoutS} s; ${setup.gate}; ${report.gating.redone} runs redone, ${report.gating.keptNoisy} kept noisy${whole}`,
+  );
+  out.push('');
+  if (report.summaries.length > 0) scenarioTable(report, out);
+  out.push('## Targets (from the issue)', '');
   for (const t of report.targets) out.push(`- ${t.pass ? 'PASS' : 'FAIL'} ${t.name}: ${t.measured} (target ${t.wanted})`);
   if (report.breaker !== undefined && 'targets' in report.breaker) {
     for (const t of report.breaker.targets) out.push(`- ${t.pass ? 'PASS' : 'FAIL'} breaker: ${t.name}: ${f(t.measuredNs)} ns (target < ${t.limitNs} ns)`);
   }
+  if (report.memory !== undefined) memorySection(report.memory, out);
 
   const socketScenarios = report.scenarios.filter((s) => s.sockets.length > 0);
   if (socketScenarios.length > 0) {
@@ -256,7 +313,7 @@ export function markdown(report: Report): string {
     }
   }
 
-  out.push('', '## Health after each scenario', '');
+  if (report.scenarios.length > 0) out.push('', '## Health after each scenario', '');
   for (const s of report.scenarios) {
     const bad = s.health.filter((h) => h.status !== (h.target === 'candidate' || s.base !== 'hello' ? s.status : 200));
     out.push(`- ${s.title}: ${s.health.map((h) => `${TARGET_LABEL[h.target]} ${h.status}`).join(', ') || 'not checked'}${bad.length > 0 ? ' (UNEXPECTED)' : ''}`);

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: proxy-breaker against the naive Node proxy and the upstream itself, scenario by
- * scenario, then the breaker micro-benchmark; writes bench/results/latest.{json,md}.
+ * scenario, then the 1 GiB memory step and the breaker micro-benchmark; writes
+ * bench/results/latest.{json,md}.
  * Settings come from BENCH_* environment variables (bench/README.md).
  */
 import { cpus, release } from 'node:os';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { benchEnv, readConfig, type Config } from './config.js';
 import { loadGenerator } from './loadgen.js';
 import { Gate } from './measure.js';
+import { MEMORY_ESTIMATE_S, runMemory, type MemoryResult } from './memory.js';
 import { benchDir, build, compileScripts, log, snapshotDist } from './prepare.js';
 import { installCleanup, pinSelf, pinning, removeWorkDir, start, stopAll } from './procs.js';
 import { checkTargets, summarise, writeReport, type BreakerReport, type Report } from './report.js';
@@ -41,10 +43,11 @@ async function main(): Promise<void> {
   const generator = loadGenerator(scripts.loadgen);
   const gate = new Gate(config.gate);
   const scenarios = SCENARIOS.filter((s) => config.only === undefined || config.only.has(s.id));
+  const memoryStep = config.only === undefined || config.only.has('memory');
   const runsPerRound = scenarios.reduce((n, s) => n + s.targets.length, 0);
   gate.budget = Math.ceil(runsPerRound * config.pairs * 0.1);
-  const estimate = runsPerRound * (config.pairs * (config.seconds + 0.7) + config.warmup + 0.2) + (config.breaker.enabled ? config.breaker.iterations / 1e6 * config.breaker.rounds * 3.5 + 3 : 0);
-  log(`proxy-breaker bench: ${scenarios.length} scenarios, ${config.pairs} rounds x ${config.seconds} s, load generator ${generator.version}, ${pinning.enabled ? 'pinned' : `not pinned (${pinning.why})`}; about ${Math.ceil(estimate / 60)} min`);
+  const estimate = runsPerRound * (config.pairs * (config.seconds + 0.7) + config.warmup + 0.2) + (memoryStep ? MEMORY_ESTIMATE_S : 0) + (config.breaker.enabled ? config.breaker.iterations / 1e6 * config.breaker.rounds * 3.5 + 3 : 0);
+  log(`proxy-breaker bench: ${scenarios.length} scenarios${memoryStep ? ' + 1 GiB memory step' : ''}, ${config.pairs} rounds x ${config.seconds} s, load generator ${generator.version}, ${pinning.enabled ? 'pinned' : `not pinned (${pinning.why})`}; about ${Math.ceil(estimate / 60)} min`);
   if (generator.name === 'node') log('  wrk not found: using the built-in Node load generator (less precise; apt-get install -y wrk)');
 
   const upstream = await startUpstream(dist.dir);
@@ -54,6 +57,11 @@ async function main(): Promise<void> {
   for (const scenario of scenarios) {
     log(`\n${scenario.title}`);
     results.push(await runScenario(scenario, ctx));
+  }
+  let memory: MemoryResult | undefined;
+  if (memoryStep) {
+    log('\n1 GiB in one request: proxy RSS (memory)');
+    memory = await runMemory(ctx, scripts);
   }
   await upstream.stop();
   const breaker = config.breaker.enabled ? await breakerBench(config, scripts.breaker, dist.dir) : undefined;
@@ -81,7 +89,8 @@ async function main(): Promise<void> {
     gating: { redone: gate.redone, keptNoisy: gate.keptNoisy },
     scenarios: results,
     summaries,
-    targets: checkTargets(results, summaries),
+    targets: checkTargets(results, summaries, memory),
+    memory,
     breaker,
   };
   const files = writeReport(join(benchDir, 'results'), report);

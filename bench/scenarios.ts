@@ -129,6 +129,14 @@ async function settleSockets(pid: number, port: number): Promise<{ atEnd: Socket
   return { atEnd, settled, settleMs: Math.round(performance.now() - start) };
 }
 
+/** proxy-breaker (from the dist snapshot) or the naive proxy in front of `origin`; `tag` names its log. */
+export function startProxy(target: 'candidate' | 'naive', tag: string, ctx: BenchContext, origin: string, mode: 'normal' | 'open' = 'normal'): Promise<Child & { port: number }> {
+  const args = target === 'candidate'
+    ? [...(ctx.candidateFlags ?? []), ctx.scripts.candidate, `${ctx.dist}/lib/index.js`, origin, mode]
+    : [ctx.scripts.naive, origin];
+  return startServer(`${target}-${tag}`, process.execPath, args, READY);
+}
+
 async function startTargets(s: Scenario, ctx: BenchContext, upstream: Upstream): Promise<Map<TargetName, Server>> {
   const servers = new Map<TargetName, Server>();
   const node = process.execPath;
@@ -140,10 +148,9 @@ async function startTargets(s: Scenario, ctx: BenchContext, upstream: Upstream):
     let child: Child & { port: number };
     if (target === 'candidate') {
       const origin = s.open ? `http://127.0.0.1:${await freePort()}` : upstream.url;
-      const args = [...(ctx.candidateFlags ?? []), ctx.scripts.candidate, `${ctx.dist}/lib/index.js`, origin, s.open ? 'open' : 'normal'];
-      child = await startServer(`candidate-${s.id}`, node, args, READY);
+      child = await startProxy('candidate', s.id, ctx, origin, s.open ? 'open' : 'normal');
     } else if (target === 'naive') {
-      child = await startServer(`naive-${s.id}`, node, [ctx.scripts.naive, upstream.url], READY);
+      child = await startProxy('naive', s.id, ctx, upstream.url);
     } else {
       child = await startServer(`hello-${s.id}`, node, [ctx.scripts.hello], READY);
     }
@@ -216,7 +223,7 @@ export async function runScenario(s: Scenario, ctx: BenchContext): Promise<Scena
 }
 
 /** The candidate's log minus its ready line: anything there is a warning or an error. */
-async function stderrOf(child: Child): Promise<string> {
+export async function stderrOf(child: Child): Promise<string> {
   const { readFile } = await import('node:fs/promises');
   const text = await readFile(child.log, 'utf8').catch(() => '');
   return text.split('\n').filter((line) => line !== '' && !READY.test(line)).slice(-20).join('\n');

@@ -4,7 +4,7 @@
  * scenario always uses the fixture's `slow` mode.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { childPids, cpuTicks } from './stats.js';
@@ -19,17 +19,22 @@ export interface Upstream {
   servingPids(): number[];
   /** Every process of the upstream, to tell our CPU from the rest of the machine's. */
   allPids(): number[];
-  paths: { small: string; download: string; upload: string };
+  /** `gib`: one 1 GiB response, for the memory step (bench/memory.ts). */
+  paths: { small: string; download: string; upload: string; gib: string };
   child: Child;
   stop(): Promise<void>;
 }
 
 const MiB = 1024 * 1024;
+export const GiB = 1024 * MiB;
 
 async function startNginx(): Promise<Upstream> {
   const dir = join(workDir, 'nginx');
   mkdirSync(join(dir, 'www'), { recursive: true });
   writeFileSync(join(dir, '1m.bin'), Buffer.alloc(MiB, 'x'));
+  // Sparse: 1 GiB of zeros that takes no disk (reading it fills reclaimable page cache only).
+  writeFileSync(join(dir, '1g.bin'), '');
+  truncateSync(join(dir, '1g.bin'), GiB);
   // A file for the static handler to refuse the POST on (405 -> error_page -> 200), see nginx.conf.
   writeFileSync(join(dir, 'www', 'upload'), 'ok\n');
   const port = await freePort();
@@ -58,7 +63,7 @@ async function startNginx(): Promise<Upstream> {
     url: `http://127.0.0.1:${port}`,
     servingPids: () => workers,
     allPids: () => [child.pid, ...workers],
-    paths: { small: '/small', download: '/1m', upload: '/upload' },
+    paths: { small: '/small', download: '/1m', upload: '/upload', gib: '/1g' },
     child,
     stop: () => stop(child),
   };
@@ -77,7 +82,7 @@ export async function startFixture(distDir: string, slowMs?: number): Promise<Up
     servingPids: () => [child.pid],
     allPids: () => [child.pid],
     // `/upload` is not a fixture route: a POST there is read in full and answered with a JSON echo.
-    paths: { small: '/bytes/5', download: `/bytes/${MiB}`, upload: '/upload' },
+    paths: { small: '/bytes/5', download: `/bytes/${MiB}`, upload: '/upload', gib: `/bytes/${GiB}` },
     child,
     stop: () => stop(child),
   };
