@@ -36,16 +36,20 @@ export const PROXY_NAME = 'proxy-breaker';
  */
 export class PreparedAnswer {
   readonly status: number;
-  readonly body: Buffer;
+  /**
+   * A string, not a Buffer: Node writes a string body in the same write as the head, where a
+   * Buffer takes a second write (a writev); on the 503 path that was the difference that mattered.
+   */
+  readonly body: string;
   readonly headers: readonly string[];
   readonly #withRetryAfter = new Map<number, string[]>();
 
   constructor(status: number, error: ProxyErrorType, target: string) {
     this.status = status;
-    this.body = Buffer.from(`${JSON.stringify(target === '' ? { error } : { error, target })}\n`);
+    this.body = `${JSON.stringify(target === '' ? { error } : { error, target })}\n`;
     this.headers = [
       'Content-Type', 'application/json',
-      'Content-Length', String(this.body.length),
+      'Content-Length', String(Buffer.byteLength(this.body)),
       'Cache-Control', 'no-store',
       'Proxy-Status', `${PROXY_NAME}; error=${error}`,
     ];
@@ -67,7 +71,7 @@ export class PreparedAnswer {
     if (retryAfterMs !== undefined) fields = this.#retryAfter(Math.max(1, Math.ceil(retryAfterMs / 1000)));
     if (extra !== undefined) fields = [...fields, ...extra];
     res.writeHead(this.status, fields);
-    res.end(this.body);
+    res.end(this.body, 'utf8');
   }
 
   #retryAfter(seconds: number): string[] {
