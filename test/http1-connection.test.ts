@@ -110,7 +110,7 @@ function pool(t: TestContext, port: number, options: Partial<PoolOptions> = {}):
 async function exchange(from: UpstreamPool, head = GET, noBody = false): Promise<{ recorder: Recorder; connection: UpstreamConnection }> {
   const recorder = new Recorder();
   const connection = from.acquire();
-  connection.send(recorder, head, noBody, undefined, false);
+  connection.send(recorder, head, noBody, undefined, 0);
   await recorder.done;
   return { recorder, connection };
 }
@@ -136,9 +136,9 @@ test('the most recently used idle connection is reused first (LIFO)', async (t) 
   const a = upstream.acquire();
   const b = upstream.acquire();
   const [ra, rb] = [new Recorder(), new Recorder()];
-  a.send(ra, GET, false, undefined, false);
+  a.send(ra, GET, false, undefined, 0);
   await ra.done;
-  b.send(rb, GET, false, undefined, false);
+  b.send(rb, GET, false, undefined, 0);
   await rb.done;
   assert.equal(upstream.idleCount, 2);
   assert.equal(upstream.acquire(), b);
@@ -185,7 +185,7 @@ test('a chunked request body is framed chunk by chunk and ended with a last chun
   const body = new PassThrough();
   const recorder = new Recorder();
   const head = 'POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n';
-  upstream.acquire().send(recorder, head, false, body as unknown as IncomingMessage, true);
+  upstream.acquire().send(recorder, head, false, body as unknown as IncomingMessage, -1);
   body.write('hello');
   await delay(10);
   body.write(Buffer.alloc(0)); // must not end the body early
@@ -204,7 +204,7 @@ test('a Content-Length request body is sent as it is', async (t) => {
   const body = new PassThrough();
   const recorder = new Recorder();
   const head = 'PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\n';
-  upstream.acquire().send(recorder, head, false, body as unknown as IncomingMessage, false);
+  upstream.acquire().send(recorder, head, false, body as unknown as IncomingMessage, 6);
   body.write('abc');
   body.end('def');
   await recorder.done;
@@ -217,7 +217,7 @@ test('a response that completes before the request body was sent closes the conn
   const body = new PassThrough();
   const recorder = new Recorder();
   const connection = upstream.acquire();
-  connection.send(recorder, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n', false, body as unknown as IncomingMessage, false);
+  connection.send(recorder, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n', false, body as unknown as IncomingMessage, 100_000);
   body.write('x'.repeat(10));
   await recorder.done;
   assert.equal(recorder.head?.statusCode, 413);
@@ -246,7 +246,7 @@ test('a slow reader: pause() stops the response, resume() goes on, nothing is lo
       connection.pause();
     }
   };
-  connection.send(recorder, GET, false, undefined, false);
+  connection.send(recorder, GET, false, undefined, 0);
   await waitFor('the first body bytes', () => paused);
   await delay(50);
   const whilePaused = recorder.chunks.length;
@@ -322,7 +322,7 @@ test('abort() from the sink stops every later callback and closes the connection
   const recorder = new Recorder();
   const connection = upstream.acquire();
   recorder.onData = () => connection.abort();
-  connection.send(recorder, GET, false, undefined, false);
+  connection.send(recorder, GET, false, undefined, 0);
   await waitFor('the first body bytes', () => recorder.chunks.length > 0);
   server.sockets[0]?.write('cd');
   await delay(20);
@@ -351,7 +351,7 @@ test('close() destroys idle and busy connections; the busy one\'s sink hears of 
   await exchange(upstream);
   const busy = upstream.acquire(); // the idle one
   const recorder = new Recorder();
-  busy.send(recorder, GET, false, undefined, false);
+  busy.send(recorder, GET, false, undefined, 0);
   upstream.close();
   await recorder.done;
   assert.equal(recorder.error?.code, 'ECONNRESET');
@@ -378,7 +378,7 @@ test('TLS: a second connection resumes the first one\'s session', async (t) => {
     const connection = upstream.acquire();
     const socket = connection.socket as tls.TLSSocket;
     socket.once('secureConnect', () => resumed.push(socket.isSessionReused()));
-    connection.send(recorder, GET, false, undefined, false);
+    connection.send(recorder, GET, false, undefined, 0);
     await recorder.done;
     assert.equal(recorder.body, 'ok');
   }
@@ -410,10 +410,43 @@ test('a connection paused on its response\'s last piece is read again for the ne
   const recorder = new Recorder();
   const connection = upstream.acquire();
   recorder.onData = () => connection.pause(); // a slow client: res.write() said false
-  connection.send(recorder, GET, false, undefined, false);
+  connection.send(recorder, GET, false, undefined, 0);
   await recorder.done;
   assert.equal(upstream.idleCount, 1);
   const next = await exchange(upstream);
   assert.equal(next.connection, connection);
   assert.deepEqual(next.recorder.events, ['head 200', 'last', 'end']);
+});
+
+/** Node's own record of the socket's TCP_NODELAY setting (net.js keeps it under this symbol). */
+function noDelay(socket: net.Socket): boolean | undefined {
+  const symbol = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'kSetNoDelay');
+  return symbol === undefined ? undefined : (socket as unknown as Record<symbol, boolean>)[symbol];
+}
+
+test('a long request body streams with TCP coalescing (NODELAY off), and NODELAY is back on once it is sent', { timeout: 5_000 }, async (t) => {
+  const size = 256 * 1024;
+  const server = await scripted(t, (socket, received) => {
+    // Called with the bytes up to the head's chunk; answer once the whole body is in.
+    let bodyBytes = received.length - (received.indexOf('\r\n\r\n') + 4);
+    socket.on('data', (chunk: Buffer) => {
+      bodyBytes += chunk.length;
+      if (bodyBytes === size) socket.write(OK);
+    });
+  });
+  const upstream = pool(t, server.port);
+  const body = new PassThrough();
+  const recorder = new Recorder();
+  const connection = upstream.acquire();
+  assert.equal(noDelay(connection.socket), true, 'small requests go out at once');
+  connection.send(recorder, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`, false, body as unknown as IncomingMessage, size);
+  body.write(Buffer.alloc(size / 2, 'a'));
+  await delay(5);
+  assert.equal(noDelay(connection.socket), false, 'coalescing while the body streams');
+  body.end(Buffer.alloc(size / 2, 'b'));
+  await recorder.done;
+  assert.equal(recorder.body, 'ok');
+  assert.equal(server.received()[0]!.length - server.received()[0]!.indexOf('\r\n\r\n') - 4, size);
+  assert.equal(noDelay(connection.socket), true);
+  assert.equal(upstream.idleCount, 1);
 });

@@ -42,6 +42,9 @@ export interface PoolOptions {
  */
 const KEEP_ALIVE_MARGIN_MS = 1000;
 
+/** Request bodies longer than this (or of unknown length) are sent with TCP coalescing (see send). */
+const COALESCE_ABOVE = 64 * 1024;
+
 const kConnection = Symbol('proxy-breaker.connection');
 type BodySource = IncomingMessage & { [kConnection]?: UpstreamConnection | undefined };
 
@@ -152,6 +155,8 @@ export class UpstreamConnection implements ResponseHandler {
   #requestSent = false;
   #destroyed = false;
   #paused = false;
+  /** NODELAY is off while the current request's body streams. */
+  #coalescing = false;
 
   constructor(pool: UpstreamPool, socket: net.Socket) {
     this.#pool = pool;
@@ -167,10 +172,10 @@ export class UpstreamConnection implements ResponseHandler {
 
   /**
    * Sends one request: `head` is the serialized request head (request-head.ts). `body` is the
-   * client request to stream after it, framed chunked when `chunked`, else as the
-   * Content-Length the head already carries.
+   * client request to stream after it: `bodyLength` bytes as the Content-Length the head already
+   * carries, or framed chunked when `bodyLength` is -1.
    */
-  send(sink: ResponseSink, head: string, noResponseBody: boolean, body: IncomingMessage | undefined, chunked: boolean): void {
+  send(sink: ResponseSink, head: string, noResponseBody: boolean, body: IncomingMessage | undefined, bodyLength: number): void {
     this.#sink = sink;
     this.reused = this.#served > 0;
     this.#parser.start(noResponseBody);
@@ -180,7 +185,15 @@ export class UpstreamConnection implements ResponseHandler {
       return;
     }
     this.#requestSent = false;
-    this.#chunked = chunked;
+    this.#chunked = bodyLength < 0;
+    if (this.#chunked || bodyLength > COALESCE_ABOVE) {
+      // While a long body streams, let TCP coalesce: with NODELAY every write ends in a short
+      // segment of its own (a 64 KiB write is a full loopback segment plus 53 bytes) and the
+      // target wakes up for each (nginx spent ~25% more CPU per 1 MiB upload). bodyEnd() turns
+      // NODELAY back on, which sends whatever TCP still holds at once.
+      this.#coalescing = true;
+      this.socket.setNoDelay(false);
+    }
     const source = body as BodySource;
     source[kConnection] = this;
     this.#body = source;
@@ -237,6 +250,10 @@ export class UpstreamConnection implements ResponseHandler {
   /** @internal The client's body ended. */
   bodyEnd(): void {
     if (this.#chunked) this.socket.write('0\r\n\r\n', 'latin1');
+    if (this.#coalescing) {
+      this.#coalescing = false;
+      this.socket.setNoDelay(true);
+    }
     this.#requestSent = true;
     this.#detachBody();
   }

@@ -127,7 +127,8 @@ export class Exchange implements DeadlineEntry, ResponseSink {
     const connection = target.pool.acquire();
     this.upstream = connection;
     this.route.deadlines.add(this);
-    connection.send(this, head, req.method === 'HEAD', this.hasBody ? req : undefined, req.headers['transfer-encoding'] !== undefined);
+    const bodyLength = req.headers['transfer-encoding'] !== undefined ? -1 : Number(req.headers['content-length'] ?? 0);
+    connection.send(this, head, req.method === 'HEAD', this.hasBody ? req : undefined, bodyLength);
     this.#reusedConnection = connection.reused;
   }
 
