@@ -31,7 +31,10 @@ export function withoutStack<T>(create: () => T): T {
 
 /** The circuit is open (or its half-open probes are all in use): the call was not made. */
 export class CircuitBreakerOpenError extends ProxyBreakerError {
-  /** Milliseconds until the breaker lets a probe through (0 when a probe is already running). */
+  /**
+   * Whole milliseconds until the breaker lets a probe through (0 when a probe is already running).
+   * Rejections within the same millisecond may share one error object.
+   */
   readonly retryAfterMs: number;
 
   constructor(retryAfterMs: number) {

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { CircuitBreaker, CircuitState, type CircuitBreakerOptions } from '../lib/breaker/index.js';
-import { CallTimeoutError } from '../lib/errors.js';
+import { CallTimeoutError, CircuitBreakerOpenError } from '../lib/errors.js';
 import { liveTimers } from './timer-helpers.js';
 
 function breakerWithFakeTime(t: TestContext, options: CircuitBreakerOptions = {}): CircuitBreaker {
@@ -372,4 +372,22 @@ test('isFailure: a timeout is always a failure, whatever the classifier says', a
   t.mock.timers.tick(100);
   await assert.rejects(promise, CallTimeoutError);
   assert.equal(breaker.state, CircuitState.OPEN);
+});
+
+test('open rejections in the same millisecond share one CircuitBreakerOpenError; a later one says the new wait', async (t) => {
+  const breaker = breakerWithFakeTime(t, { failureThreshold: 1, resetTimeout: 1000 });
+  await assert.rejects(breaker.call(() => Promise.reject(new Error('down'))));
+  const first = await breaker.call(() => 1).catch((error: unknown) => error);
+  const second = await breaker.call(() => 1).catch((error: unknown) => error);
+  assert.ok(first instanceof CircuitBreakerOpenError);
+  assert.equal(first.code, 'ERR_CIRCUIT_OPEN');
+  assert.equal(first.retryAfterMs, 1000);
+  assert.equal(second, first, 'same wait, same error');
+  t.mock.timers.tick(250);
+  const later = await breaker.call(() => 1).catch((error: unknown) => error);
+  assert.ok(later instanceof CircuitBreakerOpenError);
+  assert.notEqual(later, first);
+  assert.equal(later.retryAfterMs, 750);
+  assert.equal(first.retryAfterMs, 1000, 'an error already given out does not change');
+  assert.equal(breaker.snapshot().counts.rejections, 3);
 });

@@ -283,6 +283,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
   #openPeriod = 0;
   #lastError: unknown = undefined;
   readonly #counts: BreakerCounts = { successes: 0, failures: 0, rejections: 0, timeouts: 0 };
+  #lastOpenError: CircuitBreakerOpenError | undefined = undefined;
   /**
    * Whether anyone listens to the per-call events, kept current by `newListener`/`removeListener`:
    * a field read on every call instead of a `listenerCount()` lookup.
@@ -538,9 +539,16 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
     if (this.#watched.reject) this.emit('reject', this.#openError());
   }
 
+  /**
+   * The error of a refused call. An Error costs ~0.5 us to make even without a stack (a quarter of
+   * an open rejection through `call()`), so rejections that say the same thing (the same whole
+   * millisecond until the next probe) share one; its fields are read-only.
+   */
   #openError(): CircuitBreakerOpenError {
-    const retryAfter = this.retryAfter();
-    return withoutStack(() => new CircuitBreakerOpenError(retryAfter));
+    const retryAfter = Math.ceil(this.retryAfter());
+    const last = this.#lastOpenError;
+    if (last !== undefined && last.retryAfterMs === retryAfter) return last;
+    return (this.#lastOpenError = withoutStack(() => new CircuitBreakerOpenError(retryAfter)));
   }
 
   /** OPEN and the open period is over: move to HALF_OPEN. Returns whether it did. */
