@@ -1321,3 +1321,22 @@ test('busy and headReceived: false before the first start()', () => {
   assert.equal(parser.keepAlive, false);
   assert.equal(parser.keepAliveTimeout, 0);
 });
+
+// ---------------------------------------------------------------------------------------------
+// Chunk extensions: RFC 9112 7.1.1 grammar, found by a differential run against Node's client
+// ---------------------------------------------------------------------------------------------
+
+test('chunk extensions the RFC allows are accepted (and ignored)', () => {
+  for (const extension of [';a', ';a=b', '; a = b', ';a="q\\"x y"', ';a;b=c', ';a=b ', ';a="\xe9"']) {
+    const { parser, rec } = setup();
+    assert.equal(parser.execute(b(`${CHUNKED_HEAD}5${extension}\r\nhello\r\n0\r\n\r\n`)), true, JSON.stringify(extension));
+    assert.equal(rec.events.filter((e) => e.kind === 'body').map((e) => (e as { data: string }).data).join(''), 'hello');
+  }
+});
+
+test('chunk extensions outside the grammar are HPE_INVALID_CHUNK_SIZE: a space inside a name, obs-text in a token, no name, an open quote', () => {
+  for (const extension of [';a chunked=b', ';a=b\xff', ';=b', ';a="open', ';a=b c', ';a=', ';;']) {
+    const { parser } = setup();
+    assertParseError(() => parser.execute(b(`${CHUNKED_HEAD}5${extension}\r\nhello\r\n0\r\n\r\n`)), 'HPE_INVALID_CHUNK_SIZE');
+  }
+});

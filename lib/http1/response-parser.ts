@@ -64,6 +64,12 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A field value or reason phrase: visible characters, obs-text, SP and HTAB (RFC 9110 5.5). */
 const INVALID_TEXT = /[^\t\x20-\x7e\x80-\xff]/;
 const DIGITS = /^[0-9]{1,15}$/;
+/**
+ * `*( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )` (RFC 9112 7.1.1), starting at
+ * the first ";". Every optional part starts with a character the part before it cannot match
+ * (";", "="), so a long hostile line cannot make the match backtrack.
+ */
+const CHUNK_EXTENSIONS = /^(?:;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+[ \t]*(?:=[ \t]*(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*")[ \t]*)?)+$/;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -421,9 +427,10 @@ export class ResponseParser {
     }
     if (i === from) throw new ParseError('HPE_INVALID_CHUNK_SIZE', 'invalid chunk size');
     if (i < lineEnd - 1) {
-      // Chunk extensions: `;name[=value]`, ignored, but no control characters.
+      // Chunk extensions are ignored, but must be what RFC 9112 7.1.1 allows: parsers that
+      // disagree on a chunk-size line are parsers that disagree on where the body ends.
       if (buffer[i] !== 59 /* ; */) throw new ParseError('HPE_INVALID_CHUNK_SIZE', 'invalid chunk size');
-      if (INVALID_TEXT.test(buffer.toString('latin1', i, lineEnd - 1))) throw new ParseError('HPE_INVALID_CHUNK_SIZE', 'invalid chunk extension');
+      if (!CHUNK_EXTENSIONS.test(buffer.toString('latin1', i, lineEnd - 1))) throw new ParseError('HPE_INVALID_CHUNK_SIZE', 'invalid chunk extension');
     }
     if (size === 0) {
       this.#state = State.TRAILERS;
