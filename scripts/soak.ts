@@ -19,6 +19,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { startUpstream, type ModeName, type Upstream, type UpstreamMode } from '../fixtures/upstream.js';
 import { createProxy, type Proxy, type StateChangeInfo } from '../lib/index.js';
+import type { Target } from '../lib/proxy/target.js';
 
 export interface SoakOptions {
   /** Length of the scheduled run (after a 1 s warm-up), seconds. @default 60 */
@@ -87,11 +88,10 @@ interface Transition {
   at: number;
   from: string;
   to: string;
-  /** Fixture requests received so far, and the target's requests in flight, at the transition. */
+  /** Fixture requests received so far, at the transition. */
   received: number;
-  inFlight: number;
-  /** The fixture's own requests in flight (received, not answered). */
-  fixtureInFlight: number;
+  /** Requests the proxy had sent to the target so far: in flight, or ended in any way but a refusal. */
+  sent: number;
   /** The target's requests abandoned by their clients so far (a probe's ticket is then released). */
   aborted: number;
 }
@@ -157,7 +157,7 @@ export async function runSoak(input: SoakOptions = {}): Promise<SoakReport> {
     const stats = replica.upstream.stats();
     replica.transitions.push({
       at: performance.now(), from: info.from, to: info.to,
-      received: stats.requests, inFlight: target.inFlight, fixtureInFlight: stats.inFlight, aborted: target.outcomes.aborted,
+      received: stats.requests, sent: sentTo(target), aborted: target.outcomes.aborted,
     });
     if (input.verbose === true) log(`${((performance.now() - runStartedAt) / 1000).toFixed(2).padStart(6)} s  ${replica.name} ${info.from} -> ${info.to}`);
   });
@@ -414,11 +414,19 @@ function followSchedule(replica: Replica): { failingOpened: number; failing: num
 
 /**
  * What the fixture received while the circuit was not CLOSED, window by window. In an OPEN period
- * right after the opening only stragglers may arrive: requests admitted before it that the
- * fixture had not received yet (the target's requests in flight minus the fixture's, then). In any
+ * right after the opening only stragglers may arrive: requests sent before it that the fixture had
+ * not received yet (sent minus received, then). Not "in flight at the proxy minus in flight at the
+ * fixture": a request the proxy just abandoned (a timeout, a client gone) is still in flight for
+ * the fixture until it sees its connection close, so that count could come out one short. In any
  * later OPEN period, nothing. In each HALF_OPEN window, at most `halfOpenMaxCalls` probes, plus
  * one for each probe whose client left (its ticket is released, so another probe may go).
  */
+/** Requests the proxy has sent to `target`: every attempt admitted, in flight or ended (refusals are not sent). */
+function sentTo(target: Target): number {
+  const { success, failure_status: failureStatus, error, timeout, aborted } = target.outcomes;
+  return target.inFlight + success + failureStatus + error + timeout + aborted;
+}
+
 function onlyProbes(replica: Replica): { openPeriods: number; stragglers: number; stragglersAllowed: number; later: number; windows: number; probes: number; maxPerWindow: number; ok: boolean } {
   const result = { openPeriods: 0, stragglers: 0, stragglersAllowed: 0, later: 0, windows: 0, probes: 0, maxPerWindow: 0, ok: true };
   const transitions = replica.transitions;
@@ -429,7 +437,7 @@ function onlyProbes(replica: Replica): { openPeriods: number; stragglers: number
     if (from.to === 'OPEN') {
       result.openPeriods++;
       if (from.from === 'CLOSED') {
-        const allowed = Math.max(0, from.inFlight - from.fixtureInFlight);
+        const allowed = Math.max(0, from.sent - from.received);
         result.stragglers += got;
         result.stragglersAllowed += allowed;
         if (got > allowed) result.ok = false;
