@@ -1,10 +1,11 @@
 import * as assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { CircuitBreaker, CircuitState, type CircuitBreakerOptions } from '../lib/breaker/index.js';
+import { CircuitState, type CircuitBreaker, type CircuitBreakerOptions } from '../lib/breaker/index.js';
+import { breakerWithFakeTime as fakeTimeBreaker } from './timer-helpers.js';
 
+/** Every breaker here trips at its first failure. */
 function breakerWithFakeTime(t: TestContext, options: CircuitBreakerOptions = {}): CircuitBreaker {
-  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
-  return new CircuitBreaker({ clock: () => Date.now(), failureThreshold: 1, ...options });
+  return fakeTimeBreaker(t, { failureThreshold: 1, ...options });
 }
 
 function failNow(breaker: CircuitBreaker): void {

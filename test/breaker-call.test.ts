@@ -1,13 +1,8 @@
 import * as assert from 'node:assert/strict';
-import { test, type TestContext } from 'node:test';
-import { CircuitBreaker, CircuitState, type CircuitBreakerOptions } from '../lib/breaker/index.js';
+import { test } from 'node:test';
+import { CircuitBreaker, CircuitState } from '../lib/breaker/index.js';
 import { CallTimeoutError, CircuitBreakerOpenError } from '../lib/errors.js';
-import { liveTimers } from './timer-helpers.js';
-
-function breakerWithFakeTime(t: TestContext, options: CircuitBreakerOptions = {}): CircuitBreaker {
-  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
-  return new CircuitBreaker({ clock: () => Date.now(), ...options });
-}
+import { breakerWithFakeTime, deferred, liveTimers } from './timer-helpers.js';
 
 /** Lets settled promises run their callbacks (setImmediate is not mocked). */
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -128,16 +123,11 @@ test('a timeout counts exactly one failure and one timeout', async (t) => {
 
 test('a late rejection after the timeout does not count again', async (t) => {
   const breaker = breakerWithFakeTime(t, { callTimeout: 100, failureThreshold: 2 });
-  let rejectLate!: (error: Error) => void;
-  const promise = breaker.call(
-    () =>
-      new Promise<never>((_, reject) => {
-        rejectLate = reject;
-      }),
-  );
+  const late = deferred<never>();
+  const promise = breaker.call(() => late.promise);
   t.mock.timers.tick(100);
   await assert.rejects(promise, CallTimeoutError);
-  rejectLate(new Error('late'));
+  late.reject(new Error('late'));
   await flush();
   assert.equal(breaker.failures, 1);
   assert.equal(breaker.state, CircuitState.CLOSED, 'a second count would reach the threshold of 2');
@@ -146,16 +136,11 @@ test('a late rejection after the timeout does not count again', async (t) => {
 
 test('a late resolution after the timeout does not count as a success', async (t) => {
   const breaker = breakerWithFakeTime(t, { callTimeout: 100, failureThreshold: 5 });
-  let resolveLate!: (value: string) => void;
-  const promise = breaker.call(
-    () =>
-      new Promise<string>((resolve) => {
-        resolveLate = resolve;
-      }),
-  );
+  const late = deferred<string>();
+  const promise = breaker.call(() => late.promise);
   t.mock.timers.tick(100);
   await assert.rejects(promise, CallTimeoutError);
-  resolveLate('late');
+  late.resolve('late');
   await flush();
   assert.equal(breaker.failures, 1, 'a success would have reset the count');
   assert.equal(breaker.snapshot().counts.successes, 0);
@@ -163,17 +148,12 @@ test('a late resolution after the timeout does not count as a success', async (t
 
 test('a late resolution after a timeout that opened the circuit does not close it', async (t) => {
   const breaker = breakerWithFakeTime(t, { callTimeout: 100, failureThreshold: 1 });
-  let resolveLate!: (value: string) => void;
-  const promise = breaker.call(
-    () =>
-      new Promise<string>((resolve) => {
-        resolveLate = resolve;
-      }),
-  );
+  const late = deferred<string>();
+  const promise = breaker.call(() => late.promise);
   t.mock.timers.tick(100);
   await assert.rejects(promise, CallTimeoutError);
   assert.equal(breaker.state, CircuitState.OPEN);
-  resolveLate('late');
+  late.resolve('late');
   await flush();
   assert.equal(breaker.state, CircuitState.OPEN);
 });

@@ -1,12 +1,8 @@
 import * as assert from 'node:assert/strict';
-import { test, type TestContext } from 'node:test';
-import { CircuitBreaker, CircuitState, type CircuitBreakerOptions, type StateChangeEvent } from '../lib/breaker/index.js';
+import { test } from 'node:test';
+import { CircuitBreaker, CircuitState, type StateChangeEvent } from '../lib/breaker/index.js';
 import { CallTimeoutError, CircuitBreakerOpenError } from '../lib/errors.js';
-
-function breakerWithFakeTime(t: TestContext, options: CircuitBreakerOptions = {}): CircuitBreaker {
-  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
-  return new CircuitBreaker({ clock: () => Date.now(), ...options });
-}
+import { breakerWithFakeTime } from './timer-helpers.js';
 
 /** Records every event the breaker emits, in order. */
 function record(breaker: CircuitBreaker): string[] {

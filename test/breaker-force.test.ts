@@ -1,11 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { test, type TestContext } from 'node:test';
-import { CircuitBreaker, CircuitState, type CircuitBreakerOptions } from '../lib/breaker/index.js';
-
-function breakerWithFakeTime(t: TestContext, options: CircuitBreakerOptions = {}): CircuitBreaker {
-  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
-  return new CircuitBreaker({ clock: () => Date.now(), ...options });
-}
+import { test } from 'node:test';
+import { CircuitBreaker, CircuitState } from '../lib/breaker/index.js';
+import { breakerWithFakeTime } from './timer-helpers.js';
 
 const fail = (breaker: CircuitBreaker): Promise<void> => assert.rejects(breaker.call(() => Promise.reject(new Error('down'))));
 

@@ -1,13 +1,9 @@
 // Failure modes reported against other circuit breakers, one test each, named after the report.
 import * as assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { CircuitBreaker, CircuitState, type CircuitBreakerOptions, type StateChangeEvent } from '../lib/breaker/index.js';
+import { CircuitBreaker, CircuitState, type StateChangeEvent } from '../lib/breaker/index.js';
 import { CallTimeoutError } from '../lib/errors.js';
-
-function breakerWithFakeTime(t: TestContext, options: CircuitBreakerOptions = {}): CircuitBreaker {
-  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
-  return new CircuitBreaker({ clock: () => Date.now(), ...options });
-}
+import { breakerWithFakeTime, deferred } from './timer-helpers.js';
 
 async function halfOpen(t: TestContext, breaker: CircuitBreaker): Promise<void> {
   await assert.rejects(breaker.call(() => Promise.reject(new Error('trip'))));
@@ -95,32 +91,22 @@ test('stuck HALF_OPEN: an abandoned probe released with ticket.release() lets an
 
 test('Polly#217: a slow success admitted while CLOSED that resolves after the circuit opened does not close it', async (t) => {
   const breaker = breakerWithFakeTime(t, { failureThreshold: 1, resetTimeout: 1000, callTimeout: Infinity });
-  let resolveSlow!: (value: string) => void;
-  const slow = breaker.call(
-    () =>
-      new Promise<string>((resolve) => {
-        resolveSlow = resolve;
-      }),
-  );
+  const slowCall = deferred<string>();
+  const slow = breaker.call(() => slowCall.promise);
   await assert.rejects(breaker.call(() => Promise.reject(new Error('trip'))));
   assert.equal(breaker.state, CircuitState.OPEN);
-  resolveSlow('slow');
+  slowCall.resolve('slow');
   assert.equal(await slow, 'slow', 'the caller still gets its value');
   assert.equal(breaker.state, CircuitState.OPEN);
 });
 
 test('Polly#217: a slow success admitted while CLOSED does not close a HALF_OPEN circuit either', async (t) => {
   const breaker = breakerWithFakeTime(t, { failureThreshold: 1, resetTimeout: 1000, callTimeout: Infinity });
-  let resolveSlow!: (value: string) => void;
-  const slow = breaker.call(
-    () =>
-      new Promise<string>((resolve) => {
-        resolveSlow = resolve;
-      }),
-  );
+  const slowCall = deferred<string>();
+  const slow = breaker.call(() => slowCall.promise);
   await halfOpen(t, breaker);
   const probe = breaker.call(never);
-  resolveSlow('slow');
+  slowCall.resolve('slow');
   await slow;
   assert.equal(breaker.state, CircuitState.HALF_OPEN);
   assert.equal(breaker.snapshot().probes, 1, 'the real probe still holds its permit');

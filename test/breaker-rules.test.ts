@@ -1,18 +1,13 @@
 import * as assert from 'node:assert/strict';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import {
   CircuitBreaker,
   CircuitState,
   ConsecutiveFailures,
   FailureRate,
-  type CircuitBreakerOptions,
   type TripRule,
 } from '../lib/breaker/index.js';
-
-function breakerWithFakeTime(t: TestContext, options: CircuitBreakerOptions = {}): CircuitBreaker {
-  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
-  return new CircuitBreaker({ clock: () => Date.now(), ...options });
-}
+import { breakerWithFakeTime } from './timer-helpers.js';
 
 const succeed = (breaker: CircuitBreaker): Promise<string> => breaker.call(() => 'ok');
 const fail = (breaker: CircuitBreaker): Promise<void> => assert.rejects(breaker.call(() => Promise.reject(new Error('down'))));

@@ -1,13 +1,10 @@
 import * as assert from 'node:assert/strict';
-import { test, type TestContext } from 'node:test';
-import { CircuitBreaker, CircuitState, type CircuitBreakerOptions } from '../lib/breaker/index.js';
+import { test } from 'node:test';
+import { CircuitBreaker, CircuitState } from '../lib/breaker/index.js';
 import { CircuitBreakerOpenError } from '../lib/errors.js';
+import { breakerWithFakeTime } from './timer-helpers.js';
 
 // Mocked Date drives the state machine (through the injected clock), mocked setTimeout the call timeouts.
-function breakerWithFakeTime(t: TestContext, options: CircuitBreakerOptions = {}): CircuitBreaker {
-  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
-  return new CircuitBreaker({ clock: () => Date.now(), ...options });
-}
 
 const boom = new Error('boom');
 const failing = (): Promise<never> => Promise.reject(boom);
