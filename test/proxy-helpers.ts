@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import type { TestContext } from 'node:test';
 import type { Proxy, ProxyOptions } from '../lib/index.js';
-import { startedProxy, startedUpstream, type StartedProxy } from './lifecycle-helpers.js';
+import { delay, startedProxy, startedUpstream, waitFor, type StartedProxy } from './lifecycle-helpers.js';
 
 /** Default bound of one request made by these helpers, ms. */
 export const REQUEST_TIMEOUT = 3_000;
@@ -120,11 +120,9 @@ export interface RawResponse {
   body: string;
 }
 
-/** Parses the first response head of a raw exchange (and everything after it as the body). */
-export function parseRaw(text: string): RawResponse {
-  const end = text.indexOf('\r\n\r\n');
-  if (end === -1) throw new Error(`no complete response head in ${JSON.stringify(text)}`);
-  const [statusLine, ...lines] = text.slice(0, end).split('\r\n');
+/** The status and fields of a response head (the text before its blank line). */
+export function parseHead(head: string): Omit<RawResponse, 'body'> {
+  const [statusLine, ...lines] = head.split('\r\n');
   const headers: Record<string, string> = {};
   for (const line of lines) {
     const colon = line.indexOf(':');
@@ -132,21 +130,17 @@ export function parseRaw(text: string): RawResponse {
     const value = line.slice(colon + 1).trim();
     headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
   }
-  return { status: Number(statusLine!.split(' ')[1]), headers, body: text.slice(end + 4) };
+  return { status: Number(statusLine!.split(' ')[1]), headers };
 }
 
-/** Polls `condition` every 10 ms; rejects with `what` after `timeout` ms. */
-export async function waitFor(what: string, condition: () => boolean, timeout = 2_000): Promise<void> {
-  const deadline = performance.now() + timeout;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(10);
-  }
+/** Parses the first response head of a raw exchange (and everything after it as the body). */
+export function parseRaw(text: string): RawResponse {
+  const end = text.indexOf('\r\n\r\n');
+  if (end === -1) throw new Error(`no complete response head in ${JSON.stringify(text)}`);
+  return { ...parseHead(text.slice(0, end)), body: text.slice(end + 4) };
 }
 
-export function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { delay, waitFor };
 
 /** The breaker snapshot of the proxy's target with this origin. */
 export function targetOf(started: StartedProxy, origin: string): ReturnType<Proxy['snapshot']>['targets'][number] {

@@ -5,7 +5,12 @@
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import type { TestContext } from 'node:test';
+import { startUpstream, type Upstream } from '../fixtures/upstream.js';
 import { ConfigError } from '../lib/errors.js';
+import type { ProxyOptions } from '../lib/proxy/options.js';
+import { createProxy, type Proxy } from '../lib/proxy/proxy.js';
+import { waitFor as lifecycleWaitFor } from './lifecycle-helpers.js';
 
 export interface Reply {
   status: number;
@@ -118,11 +123,19 @@ export function assertConfigError(fn: () => unknown, path: string, message: stri
   return caught;
 }
 
-/** Polls `check` every 10 ms until it is true, failing after `timeout` ms. */
-export async function waitFor(check: () => boolean, what: string, timeout = 2000): Promise<void> {
-  const deadline = performance.now() + timeout;
-  while (!check()) {
-    if (performance.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+/** Polls `check` every 10 ms; fails after `timeout` ms naming `what`. */
+export function waitFor(check: () => boolean, what: string, timeout = 2000): Promise<void> {
+  return lifecycleWaitFor(what, check, timeout);
+}
+
+/** `count` fixture upstreams and a proxy on port 0 made from their URLs, all closed when `t` ends. */
+export async function startRoutes(t: TestContext, count: number, options: (urls: string[]) => ProxyOptions): Promise<{ upstreams: Upstream[]; proxy: Proxy; port: number }> {
+  const upstreams = await Promise.all(Array.from({ length: count }, () => startUpstream()));
+  const proxy = createProxy(options(upstreams.map((upstream) => upstream.url)));
+  t.after(async () => {
+    await proxy.close(0);
+    await Promise.all(upstreams.map((upstream) => upstream.close()));
+  });
+  const { port } = await proxy.listen();
+  return { upstreams, proxy, port };
 }

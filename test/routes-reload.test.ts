@@ -1,27 +1,14 @@
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
-import { test, type TestContext } from 'node:test';
-import { startUpstream, type Upstream } from '../fixtures/upstream.js';
+import { test } from 'node:test';
+import type { Upstream } from '../fixtures/upstream.js';
 import { ConfigError } from '../lib/errors.js';
-import type { ProxyOptions } from '../lib/proxy/options.js';
-import { createProxy, type Proxy } from '../lib/proxy/proxy.js';
-import { echo, send, waitFor } from './routes-helpers.js';
-
-async function start(t: TestContext, count: number, options: (urls: string[]) => ProxyOptions): Promise<{ upstreams: Upstream[]; proxy: Proxy; port: number }> {
-  const upstreams = await Promise.all(Array.from({ length: count }, () => startUpstream()));
-  const proxy = createProxy(options(upstreams.map((upstream) => upstream.url)));
-  t.after(async () => {
-    await proxy.close(0);
-    await Promise.all(upstreams.map((upstream) => upstream.close()));
-  });
-  const { port } = await proxy.listen();
-  return { upstreams, proxy, port };
-}
+import { echo, send, startRoutes, waitFor } from './routes-helpers.js';
 
 const hostOf = (upstream: Upstream): string => new URL(upstream.url).host;
 
 test('reload under load: 10 keep-alive clients see no failed request while /api moves from A to B', async (t) => {
-  const { upstreams: [a, b], proxy, port } = await start(t, 2, ([a, b]) => ({ routes: [{ match: '/api', targets: a! }, { match: '/', targets: b! }] }));
+  const { upstreams: [a, b], proxy, port } = await startRoutes(t, 2, ([a, b]) => ({ routes: [{ match: '/api', targets: a! }, { match: '/', targets: b! }] }));
   const agent = new http.Agent({ keepAlive: true, maxSockets: 10 });
   t.after(() => agent.destroy());
 
@@ -59,7 +46,7 @@ test('reload under load: 10 keep-alive clients see no failed request while /api 
 });
 
 test('after reload, requests go to the new target', async (t) => {
-  const { upstreams: [a, b], proxy, port } = await start(t, 2, ([a]) => ({ routes: [{ match: '/api', targets: a! }] }));
+  const { upstreams: [a, b], proxy, port } = await startRoutes(t, 2, ([a]) => ({ routes: [{ match: '/api', targets: a! }] }));
   assert.equal(echo(await send(port, '/api/x')).headers.host, hostOf(a!));
   proxy.reload({ routes: [{ match: '/api', targets: b!.url, stripPrefix: true }] });
   const reply = echo(await send(port, '/api/x'));
@@ -69,14 +56,14 @@ test('after reload, requests go to the new target', async (t) => {
 });
 
 test('after reload, a removed route answers 404 and a new one answers', async (t) => {
-  const { upstreams: [a, b], proxy, port } = await start(t, 2, ([a]) => ({ routes: [{ match: '/old', targets: a! }] }));
+  const { upstreams: [a, b], proxy, port } = await startRoutes(t, 2, ([a]) => ({ routes: [{ match: '/old', targets: a! }] }));
   proxy.reload({ routes: [{ match: '/new', targets: b!.url }] });
   assert.equal((await send(port, '/old')).status, 404);
   assert.equal(echo(await send(port, '/new')).headers.host, hostOf(b!));
 });
 
 test('a target that remains across a reload keeps its breaker state: tripped before, still OPEN after', async (t) => {
-  const { upstreams: [a, b, c], proxy, port } = await start(t, 3, ([a, b]) => ({
+  const { upstreams: [a, b, c], proxy, port } = await startRoutes(t, 3, ([a, b]) => ({
     breaker: { failureThreshold: 2, resetTimeout: 60_000 },
     routes: [{ match: '/api', targets: a! }, { match: '/admin', targets: b! }],
   }));
@@ -99,7 +86,7 @@ test('a target that remains across a reload keeps its breaker state: tripped bef
 });
 
 test('a reload applies new breaker thresholds to a target that remains, keeping its failure count', async (t) => {
-  const { upstreams: [a], proxy, port } = await start(t, 1, ([a]) => ({ breaker: { failureThreshold: 5 }, target: a! }));
+  const { upstreams: [a], proxy, port } = await startRoutes(t, 1, ([a]) => ({ breaker: { failureThreshold: 5 }, target: a! }));
   await a!.setMode({ type: 'status', status: 500 });
   await send(port, '/');
   await send(port, '/');
@@ -114,7 +101,7 @@ test('a reload applies new breaker thresholds to a target that remains, keeping 
 });
 
 test('a target that moves to another route keeps its breaker state', async (t) => {
-  const { upstreams: [a], proxy, port } = await start(t, 1, ([a]) => ({
+  const { upstreams: [a], proxy, port } = await startRoutes(t, 1, ([a]) => ({
     breaker: { failureThreshold: 1, resetTimeout: 60_000 },
     routes: [{ match: '/api', targets: a! }],
   }));
@@ -125,7 +112,7 @@ test('a target that moves to another route keeps its breaker state', async (t) =
 });
 
 test('an invalid config on reload throws ConfigError with its path, and the old routes stay in force', async (t) => {
-  const { upstreams: [a, b], proxy, port } = await start(t, 2, ([a]) => ({ routes: [{ match: '/api', targets: a! }] }));
+  const { upstreams: [a, b], proxy, port } = await startRoutes(t, 2, ([a]) => ({ routes: [{ match: '/api', targets: a! }] }));
   const before = proxy.snapshot();
   assert.throws(
     () => proxy.reload({ routes: [{ match: '/api', targets: b!.url }, { match: '/x', targets: ['ftp://x'] }] }),
@@ -144,7 +131,7 @@ test('an invalid config on reload throws ConfigError with its path, and the old 
 });
 
 test('an invalid config on reload does not touch the targets that would have left', async (t) => {
-  const { upstreams: [a], proxy, port } = await start(t, 1, ([a]) => ({ routes: [{ match: '/api', targets: a! }] }));
+  const { upstreams: [a], proxy, port } = await startRoutes(t, 1, ([a]) => ({ routes: [{ match: '/api', targets: a! }] }));
   assert.equal((await send(port, '/api')).status, 200);
   await waitFor(() => a!.stats().connections === 1, 'a keep-alive connection to A');
   assert.throws(() => proxy.reload({ routes: [{ match: '/api', targets: 'http://127.0.0.1:1', stripprefix: true } as never] }), ConfigError);
@@ -154,7 +141,7 @@ test('an invalid config on reload does not touch the targets that would have lef
 });
 
 test('a target that left is closed once idle: its in-flight request to a slow fixture still completes with 200', async (t) => {
-  const { upstreams: [a, b], proxy, port } = await start(t, 2, ([a]) => ({ routes: [{ match: '/api', targets: a! }] }));
+  const { upstreams: [a, b], proxy, port } = await startRoutes(t, 2, ([a]) => ({ routes: [{ match: '/api', targets: a! }] }));
   await a!.setMode({ type: 'slow', delay: 300 });
   const inFlight = send(port, '/api/slow');
   await waitFor(() => a!.stats().inFlight === 1, 'the slow request to reach A');
@@ -171,7 +158,7 @@ test('a target that left is closed once idle: its in-flight request to a slow fi
 });
 
 test('a target that left while idle has its pooled connections closed at once', async (t) => {
-  const { upstreams: [a, b], proxy, port } = await start(t, 2, ([a]) => ({ routes: [{ match: '/api', targets: a! }] }));
+  const { upstreams: [a, b], proxy, port } = await startRoutes(t, 2, ([a]) => ({ routes: [{ match: '/api', targets: a! }] }));
   assert.equal((await send(port, '/api')).status, 200);
   await waitFor(() => a!.stats().connections === 1, 'the pooled keep-alive connection to A');
   proxy.reload({ routes: [{ match: '/api', targets: b!.url }] });
@@ -179,7 +166,7 @@ test('a target that left while idle has its pooled connections closed at once', 
 });
 
 test('a target that comes back after it left starts with a fresh breaker', async (t) => {
-  const { upstreams: [a, b], proxy, port } = await start(t, 2, ([a]) => ({
+  const { upstreams: [a, b], proxy, port } = await startRoutes(t, 2, ([a]) => ({
     breaker: { failureThreshold: 1, resetTimeout: 60_000 },
     routes: [{ match: '/api', targets: a! }],
   }));
@@ -193,7 +180,7 @@ test('a target that comes back after it left starts with a fresh breaker', async
 });
 
 test('repeated reloads under load: flipping /api between A and B every 100 ms fails no request', async (t) => {
-  const { upstreams: [a, b], proxy, port } = await start(t, 2, ([a]) => ({ routes: [{ match: '/api', targets: a! }] }));
+  const { upstreams: [a, b], proxy, port } = await startRoutes(t, 2, ([a]) => ({ routes: [{ match: '/api', targets: a! }] }));
   const agent = new http.Agent({ keepAlive: true, maxSockets: 10 });
   t.after(() => agent.destroy());
 

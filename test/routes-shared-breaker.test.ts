@@ -1,25 +1,11 @@
 import * as assert from 'node:assert/strict';
-import { test, type TestContext } from 'node:test';
-import { startUpstream, type Upstream } from '../fixtures/upstream.js';
-import type { ProxyOptions } from '../lib/proxy/options.js';
-import { createProxy, type Proxy } from '../lib/proxy/proxy.js';
-import { send } from './routes-helpers.js';
-
-async function start(t: TestContext, count: number, options: (urls: string[]) => ProxyOptions): Promise<{ upstreams: Upstream[]; proxy: Proxy; port: number }> {
-  const upstreams = await Promise.all(Array.from({ length: count }, () => startUpstream()));
-  const proxy = createProxy(options(upstreams.map((upstream) => upstream.url)));
-  t.after(async () => {
-    await proxy.close(0);
-    await Promise.all(upstreams.map((upstream) => upstream.close()));
-  });
-  const { port } = await proxy.listen();
-  return { upstreams, proxy, port };
-}
+import { test } from 'node:test';
+import { send, startRoutes } from './routes-helpers.js';
 
 const breaker = { failureThreshold: 2, resetTimeout: 60_000 };
 
 test('two routes to the same origin share its breaker: tripping it via /a makes /b answer 503', async (t) => {
-  const { upstreams: [x], proxy, port } = await start(t, 1, ([x]) => ({
+  const { upstreams: [x], proxy, port } = await startRoutes(t, 1, ([x]) => ({
     breaker,
     routes: [{ match: '/a', targets: x! }, { match: '/b', targets: x! }],
   }));
@@ -36,7 +22,7 @@ test('two routes to the same origin share its breaker: tripping it via /a makes 
 });
 
 test('an origin shared by two routes is listed once in the snapshot, and both routes name it', async (t) => {
-  const { upstreams: [x, y], proxy } = await start(t, 2, ([x, y]) => ({
+  const { upstreams: [x, y], proxy } = await startRoutes(t, 2, ([x, y]) => ({
     routes: [{ match: '/a', targets: x! }, { match: 'b.example.com', targets: [x!, y!] }],
   }));
   const snapshot = proxy.snapshot();
@@ -48,12 +34,12 @@ test('an origin shared by two routes is listed once in the snapshot, and both ro
 });
 
 test('the same origin spelt differently in two routes is one target: http://127.0.0.1:N and http://127.0.0.1:N/', async (t) => {
-  const { proxy } = await start(t, 1, ([x]) => ({ routes: [{ match: '/a', targets: x! }, { match: '/b', targets: `${x!}/` }] }));
+  const { proxy } = await startRoutes(t, 1, ([x]) => ({ routes: [{ match: '/a', targets: x! }, { match: '/b', targets: `${x!}/` }] }));
   assert.equal(proxy.snapshot().targets.length, 1);
 });
 
 test('one service failing opens only its breaker; the other routes keep answering 200', async (t) => {
-  const { upstreams: [x, y, z], proxy, port } = await start(t, 3, ([x, y, z]) => ({
+  const { upstreams: [x, y, z], proxy, port } = await startRoutes(t, 3, ([x, y, z]) => ({
     breaker,
     routes: [{ match: '/x', targets: x! }, { match: '/y', targets: y! }, { match: '/', targets: z! }],
   }));
@@ -71,7 +57,7 @@ test('one service failing opens only its breaker; the other routes keep answerin
 });
 
 test('a route fails over from a replica whose breaker is open to one that is closed', async (t) => {
-  const { upstreams: [x, y], proxy, port } = await start(t, 2, ([x, y]) => ({
+  const { upstreams: [x, y], proxy, port } = await startRoutes(t, 2, ([x, y]) => ({
     breaker: { failureThreshold: 1, resetTimeout: 60_000 },
     routes: [{ match: '/solo', targets: x! }, { match: '/pair', targets: [x!, y!] }],
   }));
@@ -84,7 +70,7 @@ test('a route fails over from a replica whose breaker is open to one that is clo
 });
 
 test('a route balances over its replicas round-robin', async (t) => {
-  const { upstreams: [x, y], port } = await start(t, 2, ([x, y]) => ({ routes: [{ match: '/pair', targets: [x!, y!] }] }));
+  const { upstreams: [x, y], port } = await startRoutes(t, 2, ([x, y]) => ({ routes: [{ match: '/pair', targets: [x!, y!] }] }));
   for (let i = 0; i < 6; i++) assert.equal((await send(port, '/pair/item')).status, 200);
   assert.deepEqual([x!.stats().requests, y!.stats().requests], [3, 3]);
 });

@@ -1,23 +1,9 @@
 import * as assert from 'node:assert/strict';
-import { test, type TestContext } from 'node:test';
-import { startUpstream, type Upstream } from '../fixtures/upstream.js';
-import type { ProxyOptions } from '../lib/proxy/options.js';
-import { createProxy, type Proxy } from '../lib/proxy/proxy.js';
-import { send } from './routes-helpers.js';
-
-async function start(t: TestContext, count: number, options: (urls: string[]) => ProxyOptions): Promise<{ upstreams: Upstream[]; proxy: Proxy; port: number }> {
-  const upstreams = await Promise.all(Array.from({ length: count }, () => startUpstream()));
-  const proxy = createProxy(options(upstreams.map((upstream) => upstream.url)));
-  t.after(async () => {
-    await proxy.close(0);
-    await Promise.all(upstreams.map((upstream) => upstream.close()));
-  });
-  const { port } = await proxy.listen();
-  return { upstreams, proxy, port };
-}
+import { test } from 'node:test';
+import { send, startRoutes } from './routes-helpers.js';
 
 test('snapshot() lists every route with its options and targets, most specific first', async (t) => {
-  const { upstreams: [a, b, c], proxy } = await start(t, 3, ([a, b, c]) => ({
+  const { upstreams: [a, b, c], proxy } = await startRoutes(t, 3, ([a, b, c]) => ({
     timeout: 5000,
     routes: [
       { match: '/', targets: c! },
@@ -35,7 +21,7 @@ test('snapshot() lists every route with its options and targets, most specific f
 });
 
 test("snapshot() lists each target once with its breaker's state and counts", async (t) => {
-  const { upstreams: [a, b], proxy, port } = await start(t, 2, ([a, b]) => ({
+  const { upstreams: [a, b], proxy, port } = await startRoutes(t, 2, ([a, b]) => ({
     breaker: { failureThreshold: 1, resetTimeout: 60_000 },
     routes: [{ match: '/a', targets: a! }, { match: '/b', targets: b! }, { match: '/ab', targets: [a!, b!] }],
   }));
@@ -59,19 +45,19 @@ test("snapshot() lists each target once with its breaker's state and counts", as
 });
 
 test('snapshot() of the `target` shorthand shows one catch-all route /', async (t) => {
-  const { upstreams: [a], proxy, port } = await start(t, 1, ([a]) => ({ target: a! }));
+  const { upstreams: [a], proxy, port } = await startRoutes(t, 1, ([a]) => ({ target: a! }));
   assert.deepEqual(proxy.snapshot().routes, [{ match: '/', stripPrefix: false, timeout: 10_000, failureStatus: '500-599', targets: [a!.url] }]);
   assert.equal((await send(port, '/any/path?x=1')).status, 200);
   assert.equal(a!.stats().last?.url, '/any/path?x=1');
 });
 
 test('snapshot() of the `targets` shorthand shows one catch-all route / over the replicas', async (t) => {
-  const { upstreams: [a, b], proxy } = await start(t, 2, ([a, b]) => ({ targets: [a!, b!] }));
+  const { upstreams: [a, b], proxy } = await startRoutes(t, 2, ([a, b]) => ({ targets: [a!, b!] }));
   assert.deepEqual(proxy.snapshot().routes.map((route) => [route.match, route.targets]), [['/', [a!.url, b!.url]]]);
 });
 
 test('snapshot() follows a reload: new routes, the target that left is gone', async (t) => {
-  const { upstreams: [a, b], proxy } = await start(t, 2, ([a]) => ({ routes: [{ match: '/api', targets: a! }] }));
+  const { upstreams: [a, b], proxy } = await startRoutes(t, 2, ([a]) => ({ routes: [{ match: '/api', targets: a! }] }));
   proxy.reload({ routes: [{ match: '/v2', targets: b!.url }] });
   const snapshot = proxy.snapshot();
   assert.deepEqual(snapshot.routes.map((route) => [route.match, route.targets]), [['/v2', [b!.url]]]);
@@ -79,7 +65,7 @@ test('snapshot() follows a reload: new routes, the target that left is gone', as
 });
 
 test('snapshot() is plain JSON', async (t) => {
-  const { proxy } = await start(t, 2, ([a, b]) => ({ routes: [{ match: '/a', targets: a! }, { match: 'b.example.com/x', targets: [a!, b!] }] }));
+  const { proxy } = await startRoutes(t, 2, ([a, b]) => ({ routes: [{ match: '/a', targets: a! }, { match: 'b.example.com/x', targets: [a!, b!] }] }));
   const snapshot = proxy.snapshot();
   assert.deepEqual(JSON.parse(JSON.stringify(snapshot)), snapshot);
 });

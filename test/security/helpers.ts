@@ -12,6 +12,7 @@ import { runInNewContext } from 'node:vm';
 import type { Upstream, UpstreamOptions } from '../../fixtures/upstream.js';
 import type { Proxy, ProxyOptions } from '../../lib/index.js';
 import { delay, startedProxy, startedUpstream, waitFor, type StartedProxy } from '../lifecycle-helpers.js';
+import { parseHead, type RawResponse } from '../proxy-helpers.js';
 
 /** Bound of one raw exchange, ms. */
 export const RAW_TIMEOUT = 3_000;
@@ -93,12 +94,7 @@ export function raw(port: number, data: string | Buffer, { timeout = RAW_TIMEOUT
   });
 }
 
-export interface RawResponse {
-  status: number;
-  /** Lower-cased names; repeated fields joined with ", ". */
-  headers: Record<string, string>;
-  body: string;
-}
+export type { RawResponse };
 
 /** Parses every complete response in `text` (Content-Length, chunked, or to the end). */
 export function responses(text: string): RawResponse[] {
@@ -107,15 +103,7 @@ export function responses(text: string): RawResponse[] {
   while (rest.startsWith('HTTP/')) {
     const end = rest.indexOf('\r\n\r\n');
     if (end === -1) break;
-    const [statusLine, ...lines] = rest.slice(0, end).split('\r\n');
-    const headers: Record<string, string> = {};
-    for (const line of lines) {
-      const colon = line.indexOf(':');
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
-    }
-    const status = Number(statusLine!.split(' ')[1]);
+    const { status, headers } = parseHead(rest.slice(0, end));
     rest = rest.slice(end + 4);
     let body = '';
     if (status < 200 || status === 204 || status === 304) {
