@@ -194,33 +194,33 @@ function prune(present) {
   });
 }
 
-function onSnapshot(data) {
+/** Applies a snapshot or stats message: each target its card, then more(card, target); cards of gone targets go. */
+function update(data, more) {
   skew = data.time - Date.now();
   var present = new Set();
   data.targets.forEach(function (t) {
     present.add(t.target);
     var c = cardFor(t.target);
     apply(c, t);
-    c.points = t.history.slice(-MAX_POINTS);
-    c.transitions = t.transitions.slice(-MAX_TRANSITIONS);
-    spark(c);
-    timeline(c);
+    more(c, t);
   });
   prune(present);
   summary();
 }
 
+function onSnapshot(data) {
+  update(data, function (c, t) {
+    c.points = t.history.slice(-MAX_POINTS);
+    c.transitions = t.transitions.slice(-MAX_TRANSITIONS);
+    spark(c);
+    timeline(c);
+  });
+}
+
 function onStats(data) {
-  skew = data.time - Date.now();
-  var present = new Set();
-  data.targets.forEach(function (t) {
-    present.add(t.target);
-    var c = cardFor(t.target);
-    apply(c, t);
+  update(data, function (c, t) {
     if (t.point) { push(c.points, t.point, MAX_POINTS); spark(c); }
   });
-  prune(present);
-  summary();
 }
 
 function onState(d) {
