@@ -6,11 +6,10 @@
  * path or value from anywhere would split the request in two at the target.
  */
 
+import { INVALID_TEXT, TOKEN } from './syntax.js';
+
 /** A request-target: visible ASCII and obs-text, no space or control character (as Node checks). */
 const INVALID_PATH = /[^\x21-\xff]/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** A field value: visible characters, obs-text, SP and HTAB (RFC 9110 5.5). */
-const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 /**
  * The head, or `undefined` when a part of it is not valid HTTP (nothing is sent then). It ends
@@ -23,7 +22,7 @@ export function requestHead(method: string, path: string, fields: readonly strin
   for (let i = 0; i < fields.length; i += 2) {
     const name = fields[i]!;
     const value = fields[i + 1]!;
-    if (!TOKEN.test(name) || INVALID_VALUE.test(value)) return undefined;
+    if (!TOKEN.test(name) || INVALID_TEXT.test(value)) return undefined;
     head += `${name}: ${value}\r\n`;
   }
   return `${head}Connection: keep-alive\r\n\r\n`;

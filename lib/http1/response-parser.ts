@@ -13,6 +13,8 @@
  * `classify()` maps it the same way.
  */
 
+import { INVALID_TEXT, TCHAR, TOKEN } from './syntax.js';
+
 /** Head size limit, as Node's default `--max-http-header-size`. */
 export const MAX_HEAD_BYTES = 16 * 1024;
 
@@ -60,16 +62,14 @@ const enum State {
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 const LF = Buffer.from('\n');
 const STATUS_LINE = /^HTTP\/1\.([01]) ([0-9]{3})(?: ([^]*))?$/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** A field value or reason phrase: visible characters, obs-text, SP and HTAB (RFC 9110 5.5). */
-const INVALID_TEXT = /[^\t\x20-\x7e\x80-\xff]/;
 const DIGITS = /^[0-9]{1,15}$/;
 /**
  * `*( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )` (RFC 9112 7.1.1), starting at
  * the first ";". Every optional part starts with a character the part before it cannot match
  * (";", "="), so a long hostile line cannot make the match backtrack.
  */
-const CHUNK_EXTENSIONS = /^(?:;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+[ \t]*(?:=[ \t]*(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*")[ \t]*)?)+$/;
+const QUOTED_STRING = '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\t \\x21-\\x7e\\x80-\\xff])*"';
+const CHUNK_EXTENSIONS = new RegExp(`^(?:;[ \\t]*${TCHAR}+[ \\t]*(?:=[ \\t]*(?:${TCHAR}+|${QUOTED_STRING})[ \\t]*)?)+$`);
 
 const EMPTY = Buffer.alloc(0);
 
