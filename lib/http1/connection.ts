@@ -11,6 +11,7 @@
 import type { IncomingMessage } from 'node:http';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { releasableMemory, ReleaseQueue } from './release.js';
 import { ParseError, ResponseParser, type ResponseHandler, type ResponseHead } from './response-parser.js';
 
 /** Who receives one response. Every call happens at most once per request, except `upstreamData`. */
@@ -157,6 +158,8 @@ export class UpstreamConnection implements ResponseHandler {
   #paused = false;
   /** NODELAY is off while the current request's body streams. */
   #coalescing = false;
+  /** Request-body pieces written to the socket, freed as it takes them (release.ts). */
+  #releases: ReleaseQueue | undefined = undefined;
 
   constructor(pool: UpstreamPool, socket: net.Socket) {
     this.#pool = pool;
@@ -234,14 +237,18 @@ export class UpstreamConnection implements ResponseHandler {
     this.#pool.forget(this);
   }
 
-  /** @internal A piece of the client's body. */
-  bodyData(chunk: Buffer): boolean {
+  /**
+   * @internal A piece of the client's body. `owned` when nothing but this connection reads the
+   * body: the piece's memory is then freed once the socket took it (release.ts).
+   */
+  bodyData(chunk: Buffer, owned: boolean): boolean {
     const socket = this.socket;
-    if (!this.#chunked) return socket.write(chunk);
+    const written = owned ? this.#releaseAfterWrite(chunk) : undefined;
+    if (!this.#chunked) return socket.write(chunk, written);
     if (chunk.length === 0) return true; // a zero-size chunk would end the body
     socket.cork();
     socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-    socket.write(chunk);
+    socket.write(chunk, written);
     const more = socket.write('\r\n', 'latin1');
     socket.uncork();
     return more;
@@ -328,6 +335,17 @@ export class UpstreamConnection implements ResponseHandler {
     sink?.upstreamError(error);
   }
 
+  /**
+   * The write callback that frees `chunk`, if it is a piece Node's HTTP server made for this body
+   * alone: a copy that is all of its memory. A view into bigger memory (a buffer pool, a
+   * caller's own buffer) is left alone.
+   */
+  #releaseAfterWrite(chunk: Buffer): ((error?: Error | null) => void) | undefined {
+    const memory = releasableMemory(chunk);
+    if (memory === undefined || chunk.byteOffset !== 0 || chunk.byteLength !== memory.byteLength) return undefined;
+    return (this.#releases ??= new ReleaseQueue()).track(memory);
+  }
+
   #detachBody(): void {
     const body = this.#body;
     if (body === undefined) return;
@@ -343,7 +361,10 @@ export class UpstreamConnection implements ResponseHandler {
 
 function onBodyData(this: BodySource, chunk: Buffer): void {
   const connection = this[kConnection];
-  if (connection !== undefined && !connection.bodyData(chunk)) this.pause();
+  if (connection === undefined) return;
+  // Another reader (a pipe, a listener of the app's) may keep the piece: then it is not ours to free.
+  const owned = this.listenerCount('data') === 1 && this.listenerCount('readable') === 0;
+  if (!connection.bodyData(chunk, owned)) this.pause();
 }
 
 function onBodyEnd(this: BodySource): void {

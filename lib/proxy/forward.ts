@@ -8,12 +8,13 @@
  * functions that find their exchange through a symbol, not closures made per request; the
  * response-header timeout is an entry in the route's deadline queue, not a timer per request.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { RequestOptions } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Ticket } from '../breaker/breaker.js';
 import type { DeadlineEntry } from '../deadlines.js';
 import type { ResponseSink, UpstreamConnection } from '../http1/connection.js';
+import { releasableMemory, ReleaseQueue } from '../http1/release.js';
 import { requestHead } from '../http1/request-head.js';
 import type { ResponseHead } from '../http1/response-parser.js';
 import {
@@ -94,6 +95,12 @@ export class Exchange implements DeadlineEntry, ResponseSink {
   /** The body's last piece, held for `res.end()` so that trailers can go before it. */
   #lastChunk: Buffer | undefined = undefined;
   #drainListening = false;
+  /**
+   * Response-body pieces written to the client, freed as its socket takes them (release.ts);
+   * `null` when `res.write` is not Node's own. Made at the first piece that is not the last, so a
+   * small response never makes one.
+   */
+  #releases: ReleaseQueue | null | undefined = undefined;
 
   constructor(owner: ExchangeOwner, req: IncomingMessage, res: ServerResponse, route: Route, path: string, hasBody: boolean) {
     this.owner = owner;
@@ -161,14 +168,29 @@ export class Exchange implements DeadlineEntry, ResponseSink {
   upstreamData(chunk: Buffer, last: boolean): void {
     if (last) {
       this.#lastChunk = chunk;
+      // It goes out with res.end(), without a callback: its memory is never freed by hand.
+      if (this.#releases) this.#releases.hold = releasableMemory(chunk);
       return;
     }
-    if (this.res.write(chunk)) return;
+    if (this.res.write(chunk, this.#releaseAfterWrite(chunk))) return;
     this.upstream?.pause();
     if (!this.#drainListening) {
       this.#drainListening = true;
       this.res.on('drain', onClientDrain);
     }
+  }
+
+  /**
+   * The write callback that frees the memory of the socket read `chunk` is a piece of, once the
+   * client's socket took every piece of it. Only when `res.write` is Node's own: a wrapper (a
+   * compression middleware, say) may hold on to the pieces it is given.
+   */
+  #releaseAfterWrite(chunk: Buffer): ((error?: Error | null) => void) | undefined {
+    const memory = releasableMemory(chunk);
+    if (memory === undefined) return undefined;
+    let releases = this.#releases;
+    if (releases === undefined) releases = this.#releases = this.res.write === NODE_WRITE ? new ReleaseQueue() : null;
+    return releases?.track(memory);
   }
 
   /** The upstream response ended completely. */
@@ -319,6 +341,8 @@ export class Exchange implements DeadlineEntry, ResponseSink {
     if (!this.req.complete) this.req.resume();
   }
 }
+
+const NODE_WRITE = ServerResponse.prototype.write;
 
 function onClientDrain(this: Tagged<ServerResponse>): void {
   this[kExchange].upstream?.resume();
