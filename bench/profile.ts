@@ -5,14 +5,17 @@
  * where the time goes, not how much there is: take the figures from `npm run bench`.
  *
  * Usage: node --import tsx bench/profile.ts   (BENCH_PROFILE_SECONDS=10, BENCH_BUILD=0 to skip
- * the build, BENCH_PROFILE_PATH=/1m to profile the 1 MiB download instead)
- * Writes bench/results/profile.md and bench/results/proxy.cpuprofile (open it in Chrome DevTools).
+ * the build, BENCH_PROFILE_PATH=/1m to profile the 1 MiB download instead, BENCH_PROFILE_OPEN=1
+ * to profile the 503 of an open circuit: the target is then a refused port, tripped first)
+ * Writes bench/results/profile.md and bench/results/proxy.cpuprofile (open it in Chrome DevTools),
+ * or profile-open.md and proxy-open.cpuprofile for the open circuit.
  */
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadGenerator } from './loadgen.js';
 import { benchDir, build, compileScripts, log, snapshotDist } from './prepare.js';
-import { installCleanup, pinSelf, removeWorkDir, startServer, stop, stopAll, workDir } from './procs.js';
+import { freePort, installCleanup, pinSelf, removeWorkDir, startServer, stop, stopAll, workDir } from './procs.js';
+import { trip } from './scenarios.js';
 import { startUpstream } from './upstream.js';
 
 interface ProfileNode {
@@ -93,12 +96,15 @@ async function main(): Promise<void> {
   const generator = loadGenerator(scripts.loadgen);
   const upstream = await startUpstream(dist.dir);
   const path = process.env.BENCH_PROFILE_PATH ?? upstream.paths.small;
+  const open = process.env.BENCH_PROFILE_OPEN === '1';
   const profDir = join(workDir, 'prof');
   mkdirSync(profDir, { recursive: true });
+  const origin = open ? `http://127.0.0.1:${await freePort()}` : upstream.url;
   const candidate = await startServer('candidate-profile', process.execPath, [
-    '--cpu-prof', '--cpu-prof-dir', profDir, scripts.candidate, join(dist.dir, 'lib', 'index.js'), upstream.url, 'normal',
+    '--cpu-prof', '--cpu-prof-dir', profDir, scripts.candidate, join(dist.dir, 'lib', 'index.js'), origin, open ? 'open' : 'normal',
   ], /"port":(\d+)/);
   const url = `http://127.0.0.1:${candidate.port}${path}`;
+  if (open) await trip(url);
   const spec = { url, connections: 50, seconds: 1, method: 'GET' as const, bodyBytes: 0, timeoutS: 2 };
   await generator.run(spec); // warm-up, in the profile too but short
   log(`profiling proxy-breaker: ${generator.version} -c50 ${url} for ${seconds} s ...`);
@@ -113,7 +119,7 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push('# proxy-breaker CPU profile', '');
   out.push(`- ${new Date().toISOString()}, Node ${process.version}, dist JS sha256 ${dist.hash}`);
-  out.push(`- Load: ${generator.version} -t1 -c50 ${path} for ${seconds} s: ${Math.round(load.rps)} req/s under the profiler (p99 ${load.p99Ms.toFixed(2)} ms)`);
+  out.push(`- Load: ${generator.version} -t1 -c50 ${path}${open ? ' (circuit open: the 503)' : ''} for ${seconds} s: ${Math.round(load.rps)} req/s under the profiler (p99 ${load.p99Ms.toFixed(2)} ms)`);
   out.push(`- ${busyMs.toFixed(0)} ms of busy samples; percentages are of busy (non-idle) time`, '');
   out.push('## By category', '', '| category | self % |', '|---|---:|');
   for (const [c, pct] of categories) out.push(`| ${c} | ${pct.toFixed(1)} |`);
@@ -125,10 +131,11 @@ async function main(): Promise<void> {
   out.push('');
   const results = join(benchDir, 'results');
   mkdirSync(results, { recursive: true });
-  writeFileSync(join(results, 'profile.md'), out.join('\n'));
-  copyFileSync(join(profDir, file), join(results, 'proxy.cpuprofile'));
+  const [md, cpuprofile] = open ? ['profile-open.md', 'proxy-open.cpuprofile'] : ['profile.md', 'proxy.cpuprofile'];
+  writeFileSync(join(results, md), out.join('\n'));
+  copyFileSync(join(profDir, file), join(results, cpuprofile));
   log(out.join('\n'));
-  log(`wrote ${join(results, 'profile.md')} and ${join(results, 'proxy.cpuprofile')}`);
+  log(`wrote ${join(results, md)} and ${join(results, cpuprofile)}`);
 }
 
 try {

@@ -160,7 +160,8 @@ async function startTargets(s: Scenario, ctx: BenchContext, upstream: Upstream):
 }
 
 /** Trips the candidate's circuit: the first request fails to connect (502), the next gets the 503. */
-async function trip(url: string): Promise<void> {
+/** Trips the candidate's breaker (its target refuses): 502 then 503. */
+export async function trip(url: string): Promise<void> {
   const first = await probe(url);
   const second = await probe(url);
   if (second !== 503) throw new Error(`could not trip the circuit open: got ${first} then ${second}, expected 502 then 503`);
