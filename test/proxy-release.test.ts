@@ -193,3 +193,17 @@ test('response-body pieces given to a wrapped res.write are not freed', async (t
   assert.equal(sha256(written), sha256(body.subarray(0, written.length)), "the wrapper's pieces are intact");
   assert.equal(released.bytes, before);
 });
+
+test('a body the app decoded with req.setEncoding() is forwarded as UTF-8 and not freed', async (t) => {
+  // Valid UTF-8 survives decoding and encoding unchanged, multi-byte characters included.
+  const body = Buffer.from('naïve café, 東京, 🚀 '.repeat(20_000));
+  const upstream = await bodyUpstream(t, body);
+  const url = await embedded(t, upstream, (req) => req.setEncoding('utf8'));
+  await delay(10);
+  const before = released.bytes;
+  for (const chunked of [false, true]) {
+    const result = await upload(url, body, chunked);
+    assert.deepEqual(result, { bytes: body.length, sha256: sha256(body) }, chunked ? 'chunked' : 'content-length');
+  }
+  assert.equal(released.bytes, before);
+});

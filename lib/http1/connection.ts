@@ -238,16 +238,18 @@ export class UpstreamConnection implements ResponseHandler {
   }
 
   /**
-   * @internal A piece of the client's body. `owned` when nothing but this connection reads the
-   * body: the piece's memory is then freed once the socket took it (release.ts).
+   * @internal A piece of the client's body. `owned` when it is a Buffer that nothing but this
+   * connection reads: its memory is then freed once the socket took it (release.ts).
    */
-  bodyData(chunk: Buffer, owned: boolean): boolean {
+  bodyData(chunk: Buffer | string, owned: boolean): boolean {
     const socket = this.socket;
-    const written = owned ? this.#releaseAfterWrite(chunk) : undefined;
+    const written = owned ? this.#releaseAfterWrite(chunk as Buffer) : undefined;
     if (!this.#chunked) return socket.write(chunk, written);
     if (chunk.length === 0) return true; // a zero-size chunk would end the body
     socket.cork();
-    socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+    // A string (after req.setEncoding()) goes out as UTF-8: its size is that of its bytes.
+    const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    socket.write(`${size.toString(16)}\r\n`, 'latin1');
     socket.write(chunk, written);
     const more = socket.write('\r\n', 'latin1');
     socket.uncork();
@@ -359,11 +361,12 @@ export class UpstreamConnection implements ResponseHandler {
   }
 }
 
-function onBodyData(this: BodySource, chunk: Buffer): void {
+function onBodyData(this: BodySource, chunk: Buffer | string): void {
   const connection = this[kConnection];
   if (connection === undefined) return;
-  // Another reader (a pipe, a listener of the app's) may keep the piece: then it is not ours to free.
-  const owned = this.listenerCount('data') === 1 && this.listenerCount('readable') === 0;
+  // Another reader (a pipe, a listener of the app's) may keep the piece: then it is not ours to
+  // free. A string (an app called req.setEncoding()) has no memory of ours to free either.
+  const owned = typeof chunk !== 'string' && this.listenerCount('data') === 1 && this.listenerCount('readable') === 0;
   if (!connection.bodyData(chunk, owned)) this.pause();
 }
 
