@@ -1,18 +1,21 @@
 /**
  * The proxy frees body buffers once the socket they went to took them (lib/http1/release.ts): large
- * bodies in both directions still arrive byte for byte, through backpressure and pieces of every
- * size, and a piece that anything else may still read (another listener of the request body, a
- * wrapped `res.write`) is left alone.
+ * bodies in both directions still arrive byte for byte, through backpressure, pieces of every
+ * size and TLS on either side, and a piece that anything else may still read (another listener of
+ * the request body, a wrapped `res.write`) is left alone.
  *
  * Bodies are random bytes, so a piece freed too early (it reads as empty) or sent from freed memory
- * changes the digest. `released` counts what this process freed, which shows the freeing happened.
+ * changes the digest, or leaves a Content-Length body short (then a request fails after 5 s
+ * without progress). `released` counts what this process freed, which shows the freeing happened.
  */
 import * as assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
+import { loadTestCertificate } from '../fixtures/upstream.js';
 import { released } from '../lib/http1/release.js';
 import { createProxy } from '../lib/index.js';
 import { delay, startedProxy } from './lifecycle-helpers.js';
@@ -23,14 +26,30 @@ const PIECES = [1, 7, 1000, 70_000, 16_384, 3, 65_536, 20_000, 16_383, 300_000];
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
-async function listening(t: TestContext, server: http.Server): Promise<string> {
+type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+/** An HTTP server, or an HTTPS one with the test certificate, on 127.0.0.1; its base URL. */
+async function listening(t: TestContext, handler: Handler, secure = false): Promise<string> {
+  const server = secure ? https.createServer(loadTestCertificate(), handler) : http.createServer(handler);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.after(() => {
     server.closeAllConnections();
     server.close();
   });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return `${secure ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+/**
+ * http.request or https.request (trusting the test certificate), by the URL's scheme. A body that
+ * lost bytes leaves both ends waiting: 5 s without a byte fails the request instead.
+ */
+function requestTo(url: string, options: http.RequestOptions, onResponse?: (res: http.IncomingMessage) => void): http.ClientRequest {
+  const req = url.startsWith('https:')
+    ? https.request(url, { ...options, rejectUnauthorized: false }, onResponse)
+    : http.request(url, options, onResponse);
+  req.setTimeout(5_000, () => req.destroy(new Error(`${options.method ?? 'GET'} ${url}: no progress for 5 s`)));
+  return req;
 }
 
 /** Writes `body` in pieces of PIECES' sizes (chunked when no Content-Length is set), with backpressure. */
@@ -45,8 +64,8 @@ async function writePieces(out: http.ServerResponse | http.ClientRequest, body: 
 }
 
 /** An upstream answering GET with `body` (chunked in pieces, or with Content-Length), and hashing POST bodies. */
-async function bodyUpstream(t: TestContext, body: Buffer): Promise<string> {
-  const server = http.createServer((req, res) => {
+async function bodyUpstream(t: TestContext, body: Buffer, secure = false): Promise<string> {
+  const handler: Handler = (req, res) => {
     if (req.method === 'POST') {
       const hash = createHash('sha256');
       let bytes = 0;
@@ -67,8 +86,8 @@ async function bodyUpstream(t: TestContext, body: Buffer): Promise<string> {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
       res.end(body);
     }
-  });
-  return listening(t, server);
+  };
+  return listening(t, handler, secure);
 }
 
 /**
@@ -77,8 +96,7 @@ async function bodyUpstream(t: TestContext, body: Buffer): Promise<string> {
  */
 function download(url: string): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent: false }, (res) => {
+    requestTo(url, { agent: false }, (res) => {
         const chunks: Buffer[] = [];
         let stalls = 2;
         res.on('data', (chunk: Buffer) => {
@@ -91,14 +109,15 @@ function download(url: string): Promise<{ status: number; body: Buffer }> {
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
         res.on('error', reject);
       })
-      .on('error', reject);
+      .on('error', reject)
+      .end();
   });
 }
 
 /** POSTs `body` (with Content-Length, or chunked in pieces); the upstream's digest of what arrived. */
 async function upload(url: string, body: Buffer, chunked: boolean): Promise<{ bytes: number; sha256: string }> {
   const headers: http.OutgoingHttpHeaders = chunked ? {} : { 'content-length': body.length };
-  const req = http.request(url, { method: 'POST', headers, agent: false });
+  const req = requestTo(url, { method: 'POST', headers, agent: false });
   const response = once(req, 'response') as Promise<[http.IncomingMessage]>;
   if (chunked) await writePieces(req, body);
   else req.end(body);
@@ -146,16 +165,33 @@ test('parallel downloads and uploads through one proxy all arrive intact', async
   assert.deepEqual(results, Array(8).fill(digest));
 });
 
-/** `proxy.handler` in an app's own server, which does `before(req, res)` first. */
-async function embedded(t: TestContext, target: string, before: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<string> {
-  const proxy = createProxy({ target });
+test('over TLS on both sides (an https target, proxy.handler in an https server) bodies arrive intact', async (t) => {
+  const body = randomBytes(16 * MiB);
+  const upstream = await bodyUpstream(t, body, true);
+  const url = await embedded(t, upstream, () => {}, true);
+  const digest = sha256(body);
+  const before = released.bytes;
+  for (const path of ['/', '/chunked']) {
+    const reply = await download(url + path);
+    assert.equal(reply.status, 200);
+    assert.equal(sha256(reply.body), digest, path);
+  }
+  for (const chunked of [false, true]) assert.deepEqual(await upload(url, body, chunked), { bytes: body.length, sha256: digest });
+  // TLS delivers at most 16 KiB per record: only full records reach RELEASE_MIN_BYTES.
+  assert.ok(released.bytes - before >= MiB, `freed ${released.bytes - before} bytes`);
+});
+
+/** `proxy.handler` in an app's own server (HTTPS when `secure`), which does `before(req, res)` first. */
+async function embedded(t: TestContext, target: string, before: Handler, secure = false): Promise<string> {
+  const proxy = createProxy({ target, insecure: true });
   t.after(() => proxy.close(0));
   return listening(
     t,
-    http.createServer((req, res) => {
+    (req, res) => {
       before(req, res);
       proxy.handler(req, res);
-    }),
+    },
+    secure,
   );
 }
 
