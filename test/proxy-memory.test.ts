@@ -8,7 +8,8 @@
  * client stops reading for a while first, and the upload's target starts reading late: without
  * backpressure the proxy would take the whole body from the fast side into memory meanwhile.
  * The child runs a minor GC before each sample, so the peak measures what the proxy holds rather
- * than garbage V8 has not collected yet (which alone can reach tens of MB at these rates).
+ * than garbage V8 has not collected yet (tens of MB at these rates before the proxy freed its body
+ * buffers itself, lib/http1/release.ts; that the freeing keeps RSS low is `npm run bench`'s to show).
  */
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
