@@ -19,6 +19,8 @@ export class SyntheticProber {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #request: ClientRequest | undefined;
   #ticket: Ticket | undefined;
+  /** A probe of this prober's holds the half-open slot (its outcome is not reported yet). */
+  #probing = false;
   #stopped = false;
   readonly #onStateChange = ({ to }: StateChangeEvent): void => {
     if (to === CircuitState.OPEN) this.#schedule();
@@ -52,7 +54,12 @@ export class SyntheticProber {
     if (target.breaker.state === CircuitState.CLOSED) return Promise.resolve();
     const ticket = target.breaker.admit();
     if (ticket === undefined) {
-      if (target.breaker.state === CircuitState.OPEN) this.#schedule();
+      // Not due yet (a timer may fire up to a millisecond early, by the loop's clock) or forced
+      // open: try again when it is due. Only this prober takes probe slots (client requests wait
+      // for CLOSED), so a refusal while none of its probes is out means OPEN. Reading `state`
+      // here instead raced: the period could end between admit()'s clock read and the next one,
+      // which read HALF_OPEN and scheduled nothing, leaving the target unprobed for ever.
+      if (!this.#probing) this.#schedule();
       return Promise.resolve();
     }
     return new Promise((resolve) => {
@@ -68,7 +75,9 @@ export class SyntheticProber {
       });
       this.#request = request;
       this.#ticket = ticket;
+      this.#probing = true;
       request.on('response', (res) => {
+        this.#probing = false;
         res.resume();
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 400) ticket.success();
@@ -76,10 +85,12 @@ export class SyntheticProber {
         resolve();
       });
       request.on('timeout', () => {
+        this.#probing = false;
         ticket.failure(new UpstreamTimeoutError(target.origin, this.timeout));
         request.destroy();
       });
       request.on('error', (error) => {
+        this.#probing = false;
         ticket.failure(new UpstreamConnectionError('connection_terminated', target.origin, error));
         resolve();
       });
