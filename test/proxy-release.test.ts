@@ -97,18 +97,18 @@ async function bodyUpstream(t: TestContext, body: Buffer, secure = false): Promi
 function download(url: string): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
     requestTo(url, { agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        let stalls = 2;
-        res.on('data', (chunk: Buffer) => {
-          chunks.push(chunk);
-          if (stalls-- > 0) {
-            res.pause();
-            setTimeout(() => res.resume(), 100);
-          }
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-        res.on('error', reject);
-      })
+      const chunks: Buffer[] = [];
+      let stalls = 2;
+      res.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        if (stalls-- > 0) {
+          res.pause();
+          setTimeout(() => res.resume(), 100);
+        }
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    })
       .on('error', reject)
       .end();
   });
@@ -126,6 +126,20 @@ async function upload(url: string, body: Buffer, chunked: boolean): Promise<{ by
   for await (const chunk of res) text += String(chunk);
   assert.equal(res.statusCode, 200, text);
   return JSON.parse(text) as { bytes: number; sha256: string };
+}
+
+/** `proxy.handler` in an app's own server (HTTPS when `secure`), which does `before(req, res)` first. */
+async function embedded(t: TestContext, target: string, before: Handler, secure = false): Promise<string> {
+  const proxy = createProxy({ target, insecure: true });
+  t.after(() => proxy.close(0));
+  return listening(
+    t,
+    (req, res) => {
+      before(req, res);
+      proxy.handler(req, res);
+    },
+    secure,
+  );
 }
 
 for (const framing of ['content-length', 'chunked'] as const) {
@@ -180,20 +194,6 @@ test('over TLS on both sides (an https target, proxy.handler in an https server)
   // TLS delivers at most 16 KiB per record: only full records reach RELEASE_MIN_BYTES.
   assert.ok(released.bytes - before >= MiB, `freed ${released.bytes - before} bytes`);
 });
-
-/** `proxy.handler` in an app's own server (HTTPS when `secure`), which does `before(req, res)` first. */
-async function embedded(t: TestContext, target: string, before: Handler, secure = false): Promise<string> {
-  const proxy = createProxy({ target, insecure: true });
-  t.after(() => proxy.close(0));
-  return listening(
-    t,
-    (req, res) => {
-      before(req, res);
-      proxy.handler(req, res);
-    },
-    secure,
-  );
-}
 
 test('request-body pieces that the app also listens for are not freed', async (t) => {
   const body = randomBytes(2 * MiB);
