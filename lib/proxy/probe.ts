@@ -18,9 +18,8 @@ export class SyntheticProber {
   readonly timeout: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #request: ClientRequest | undefined;
+  /** The last probe's ticket: while it is not settled, that probe holds the half-open slot. */
   #ticket: Ticket | undefined;
-  /** A probe of this prober's holds the half-open slot (its outcome is not reported yet). */
-  #probing = false;
   #stopped = false;
   readonly #onStateChange = ({ to }: StateChangeEvent): void => {
     if (to === CircuitState.OPEN) this.#schedule();
@@ -59,7 +58,8 @@ export class SyntheticProber {
       // for CLOSED), so a refusal while none of its probes is out means OPEN. Reading `state`
       // here instead raced: the period could end between admit()'s clock read and the next one,
       // which read HALF_OPEN and scheduled nothing, leaving the target unprobed for ever.
-      if (!this.#probing) this.#schedule();
+      const probeOut = this.#ticket !== undefined && !this.#ticket.settled;
+      if (!probeOut) this.#schedule();
       return Promise.resolve();
     }
     return new Promise((resolve) => {
@@ -75,9 +75,7 @@ export class SyntheticProber {
       });
       this.#request = request;
       this.#ticket = ticket;
-      this.#probing = true;
       request.on('response', (res) => {
-        this.#probing = false;
         res.resume();
         const status = res.statusCode ?? 0;
         if (status >= 200 && status < 400) ticket.success();
@@ -85,12 +83,10 @@ export class SyntheticProber {
         resolve();
       });
       request.on('timeout', () => {
-        this.#probing = false;
         ticket.failure(new UpstreamTimeoutError(target.origin, this.timeout));
         request.destroy();
       });
       request.on('error', (error) => {
-        this.#probing = false;
         ticket.failure(new UpstreamConnectionError('connection_terminated', target.origin, error));
         resolve();
       });
