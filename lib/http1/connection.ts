@@ -238,12 +238,11 @@ export class UpstreamConnection implements ResponseHandler {
   }
 
   /**
-   * @internal A piece of the client's body. `owned` when it is a Buffer that nothing but this
-   * connection reads: its memory is then freed once the socket took it (release.ts).
+   * @internal A piece of the client's body (a string after the app called `req.setEncoding()`).
    */
-  bodyData(chunk: Buffer | string, owned: boolean): boolean {
+  bodyData(chunk: Buffer | string): boolean {
     const socket = this.socket;
-    const written = owned ? this.#releaseAfterWrite(chunk as Buffer) : undefined;
+    const written = this.#releaseAfterWrite(chunk);
     if (!this.#chunked) return socket.write(chunk, written);
     if (chunk.length === 0) return true; // a zero-size chunk would end the body
     socket.cork();
@@ -338,13 +337,18 @@ export class UpstreamConnection implements ResponseHandler {
   }
 
   /**
-   * The write callback that frees `chunk`, if it is a piece Node's HTTP server made for this body
-   * alone: a copy that is all of its memory. A view into bigger memory (a buffer pool, a
-   * caller's own buffer) is left alone.
+   * The write callback that frees `chunk` once the socket took it (release.ts), if it is a piece
+   * Node's HTTP server made for this body alone (a copy that is all of its memory) and nothing
+   * but this connection reads the body. A view into bigger memory (a buffer pool, a caller's own
+   * buffer) is left alone, and so is a piece another reader (a pipe, a listener of the app's)
+   * may keep. A string has no memory of ours to free.
    */
-  #releaseAfterWrite(chunk: Buffer): ((error?: Error | null) => void) | undefined {
+  #releaseAfterWrite(chunk: Buffer | string): ((error?: Error | null) => void) | undefined {
+    if (typeof chunk === 'string') return undefined;
     const memory = releasableMemory(chunk);
     if (memory === undefined || chunk.byteOffset !== 0 || chunk.byteLength !== memory.byteLength) return undefined;
+    const body = this.#body!; // set for as long as its 'data' listener (which calls bodyData) is on
+    if (body.listenerCount('data') !== 1 || body.listenerCount('readable') !== 0) return undefined;
     return (this.#releases ??= new ReleaseQueue()).track(memory);
   }
 
@@ -363,11 +367,7 @@ export class UpstreamConnection implements ResponseHandler {
 
 function onBodyData(this: BodySource, chunk: Buffer | string): void {
   const connection = this[kConnection];
-  if (connection === undefined) return;
-  // Another reader (a pipe, a listener of the app's) may keep the piece: then it is not ours to
-  // free. A string (an app called req.setEncoding()) has no memory of ours to free either.
-  const owned = typeof chunk !== 'string' && this.listenerCount('data') === 1 && this.listenerCount('readable') === 0;
-  if (!connection.bodyData(chunk, owned)) this.pause();
+  if (connection !== undefined && !connection.bodyData(chunk)) this.pause();
 }
 
 function onBodyEnd(this: BodySource): void {
