@@ -3,6 +3,10 @@
  * 0, each closed when the test that made it ends, and a bounded wait for a condition. The
  * suite-specific helper modules re-export these under the names their tests use.
  */
+import { once } from 'node:events';
+import type * as http from 'node:http';
+import * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
 import { startUpstream, type Upstream, type UpstreamOptions } from '../fixtures/upstream.js';
 import { createProxy, type Proxy, type ProxyOptions } from '../lib/index.js';
@@ -30,6 +34,20 @@ export async function startedProxy(t: TestContext, options: ProxyOptions, drainM
   const { port } = await proxy.listen(0, '127.0.0.1');
   t.after(() => proxy.close(drainMs));
   return { proxy, port, url: `http://127.0.0.1:${port}` };
+}
+
+/**
+ * Listens with a server of the test's own (an upstream the fixture cannot play) on 127.0.0.1 port
+ * 0, closed with its connections when `t` ends; resolves to its base URL (https for an HTTPS one).
+ */
+export async function listening(t: TestContext, server: http.Server | https.Server): Promise<string> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return `${server instanceof https.Server ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 export function delay(ms: number): Promise<void> {

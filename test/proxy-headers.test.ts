@@ -4,9 +4,9 @@
  */
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { forwardRequestHeaders, forwardResponseHeaders, hasBody, viaNamesThisProxy, type ForwardContext } from '../lib/proxy/headers.js';
+import { listening } from './lifecycle-helpers.js';
 import { echo, fields, parseRaw, proxy, rawExchange, request, upstream, type Echo } from './proxy-helpers.js';
 
 /** Sends a raw request (head lines without the request line's CRLF rules spelled out) and returns the fixture's echo. */
@@ -185,12 +185,7 @@ async function hopByHopUpstream(t: TestContext): Promise<string> {
     ]);
     res.end('ok');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return listening(t, server);
 }
 
 test('hop-by-hop response fields and those named in Connection are not relayed', async (t) => {

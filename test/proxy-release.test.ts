@@ -13,12 +13,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { loadTestCertificate } from '../fixtures/upstream.js';
 import { released } from '../lib/http1/release.js';
 import { createProxy } from '../lib/index.js';
-import { delay, startedProxy } from './lifecycle-helpers.js';
+import { delay, listening, startedProxy } from './lifecycle-helpers.js';
 
 const MiB = 1024 * 1024;
 /** Piece sizes for chunked bodies: several small ones share a socket read, big ones span reads. */
@@ -29,15 +28,8 @@ const sha256 = (data: Buffer): string => createHash('sha256').update(data).diges
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
 /** An HTTP server, or an HTTPS one with the test certificate, on 127.0.0.1; its base URL. */
-async function listening(t: TestContext, handler: Handler, secure = false): Promise<string> {
-  const server = secure ? https.createServer(loadTestCertificate(), handler) : http.createServer(handler);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.after(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  return `${secure ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
+function serve(t: TestContext, handler: Handler, secure = false): Promise<string> {
+  return listening(t, secure ? https.createServer(loadTestCertificate(), handler) : http.createServer(handler));
 }
 
 /**
@@ -87,7 +79,7 @@ async function bodyUpstream(t: TestContext, body: Buffer, secure = false): Promi
       res.end(body);
     }
   };
-  return listening(t, handler, secure);
+  return serve(t, handler, secure);
 }
 
 /**
@@ -132,7 +124,7 @@ async function upload(url: string, body: Buffer, chunked: boolean): Promise<{ by
 async function embedded(t: TestContext, target: string, before: Handler, secure = false): Promise<string> {
   const proxy = createProxy({ target, insecure: true });
   t.after(() => proxy.close(0));
-  return listening(
+  return serve(
     t,
     (req, res) => {
       before(req, res);
