@@ -3,7 +3,12 @@ import type { GateOptions } from './measure.js';
 
 export interface Config {
   quick: boolean;
-  /** Rounds of interleaved runs (candidate, reference, baseline; then the reverse order). */
+  /**
+   * Rounds of interleaved runs (candidate, reference, baseline; then the reverse order). The
+   * default follows BENCHMARKING.md (3: at least 10 pairs, 5-8 s each): with 5 rounds of 4 s, one
+   * slow stretch of the host moved a ratio's median by up to 0.1 (the open circuit's 503 read
+   * 0.88x-1.00x hello-world in four runs of the same code).
+   */
   pairs: number;
   /** Seconds per measured run (whole seconds: wrk's -d takes no fractions). */
   seconds: number;
@@ -31,8 +36,8 @@ export function readConfig(): Config {
   const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
   return {
     quick,
-    pairs: Math.round(int('BENCH_PAIRS', quick ? 1 : 5, 1)),
-    seconds: Math.max(1, Math.round(int('BENCH_SECONDS', quick ? 1 : 4, 1))),
+    pairs: Math.round(int('BENCH_PAIRS', quick ? 1 : 10, 1)),
+    seconds: Math.max(1, Math.round(int('BENCH_SECONDS', quick ? 1 : 5, 1))),
     warmup: Math.round(int('BENCH_WARMUP', 1, 0)),
     timeoutS: Math.max(1, Math.round(int('BENCH_TIMEOUT', 2, 1))),
     only: only && only.length > 0 ? new Set(only) : undefined,
