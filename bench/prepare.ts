@@ -45,7 +45,7 @@ export function snapshotDist(): { dir: string; hash: string } {
  * The child servers are TypeScript: transpiled here to plain .mjs so that they run on bare
  * `node`, with no loader thread or compiler in their CPU and RSS figures.
  */
-export function compileScripts(): Scripts & MemoryScripts & { loadgen: string; breaker: string } {
+export function compileScripts(): Scripts & MemoryScripts & { loadgen: string; breaker: string; answer: string } {
   const ts = createRequire(import.meta.url)('typescript') as typeof import('typescript');
   const outDir = join(workDir, 'bin');
   mkdirSync(outDir, { recursive: true });
@@ -63,6 +63,7 @@ export function compileScripts(): Scripts & MemoryScripts & { loadgen: string; b
     candidate: compile('servers/candidate.ts'),
     naive: compile('naive-proxy.ts'),
     hello: compile('servers/hello.ts'),
+    answer: compile('servers/answer.ts'),
     loadgen: compile('servers/loadgen-node.ts'),
     breaker: compile('breaker.ts'),
     sink: compile('servers/sink.ts'),
