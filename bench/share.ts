@@ -31,14 +31,17 @@ const READY = /"port":(\d+)/;
 /** Connections per server: the two together make the bench's 50. */
 const CONNECTIONS = 25;
 
+/** A bad argument or setting: one line and exit code 2, no stack. */
+class UsageError extends Error {}
+
 function kind(value: string | undefined): Kind {
   if (KINDS.includes(value as Kind)) return value as Kind;
-  throw new Error(`usage: bench/share.ts <a> <b>, each one of ${KINDS.join(', ')}; got ${JSON.stringify(value)}`);
+  throw new UsageError(`usage: bench/share.ts <a> <b>, each one of ${KINDS.join(', ')}; got ${JSON.stringify(value)}`);
 }
 
 function count(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number >= 1`);
+  if (!Number.isInteger(value) || value < 1) throw new UsageError(`${name} must be a whole number >= 1, got ${JSON.stringify(process.env[name])}`);
   return value;
 }
 
@@ -122,6 +125,10 @@ async function main(): Promise<void> {
 
 try {
   await main();
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  console.error(error.message);
+  process.exitCode = 2;
 } finally {
   await stopAll();
   removeWorkDir();
