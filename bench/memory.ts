@@ -7,7 +7,7 @@
  */
 import * as http from 'node:http';
 import { start, startServer, stop, type Child } from './procs.js';
-import { startProxy, stderrOf, type BenchContext } from './scenarios.js';
+import { READY, startProxy, stderrOf, type BenchContext } from './scenarios.js';
 import type { TransferOutcome } from './servers/transfer.js';
 import { memory, resetPeakRss } from './stats.js';
 import { GiB } from './upstream.js';
@@ -215,7 +215,7 @@ export async function runMemory(ctx: BenchContext, scripts: MemoryScripts): Prom
   };
   let sink: Child | undefined;
   try {
-    const started = await startServer('sink', process.execPath, [scripts.sink], /"port":(\d+)/);
+    const started = await startServer('sink', process.execPath, [scripts.sink], READY);
     sink = started;
     const origins: Record<Direction, string> = { download: upstream.url, upload: `http://127.0.0.1:${started.port}` };
     const ourPids = [...upstream.allPids(), started.pid];

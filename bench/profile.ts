@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { loadGenerator } from './loadgen.js';
 import { benchDir, build, compileScripts, log, snapshotDist } from './prepare.js';
 import { freePort, installCleanup, pinSelf, removeWorkDir, startServer, stop, stopAll, workDir } from './procs.js';
-import { trip } from './scenarios.js';
+import { READY, trip } from './scenarios.js';
 import { startUpstream } from './upstream.js';
 
 interface ProfileNode {
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
   const origin = open ? `http://127.0.0.1:${await freePort()}` : upstream.url;
   const candidate = await startServer('candidate-profile', process.execPath, [
     '--cpu-prof', '--cpu-prof-dir', profDir, scripts.candidate, join(dist.dir, 'lib', 'index.js'), origin, open ? 'open' : 'normal',
-  ], /"port":(\d+)/);
+  ], READY);
   const url = `http://127.0.0.1:${candidate.port}${path}`;
   if (open) await trip(url);
   const spec = { url, connections: 50, seconds: 1, method: 'GET' as const, bodyBytes: 0, timeoutS: 2 };

@@ -102,7 +102,8 @@ interface Server {
   child: Child | undefined;
 }
 
-const READY = /"port":(\d+)/;
+/** The line every server child prints once listening: `{"port":N}`. */
+export const READY = /"port":(\d+)/;
 
 /** One request with its own connection; resolves to the status or the error code. */
 export function probe(url: string, timeoutMs = 5000): Promise<number | string> {

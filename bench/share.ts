@@ -22,12 +22,11 @@ import { loadGenerator, type LoadResult } from './loadgen.js';
 import { benchDir, build, compileScripts, log, snapshotDist } from './prepare.js';
 import { freePort, installCleanup, pinning, pinSelf, removeWorkDir, startServer, stopAll, type Child } from './procs.js';
 import { median } from './report.js';
-import { trip } from './scenarios.js';
+import { READY, trip } from './scenarios.js';
 import { cpuTicks, ticksToMicros } from './stats.js';
 
 const KINDS = ['hello', 'answer', 'open'] as const;
 type Kind = (typeof KINDS)[number];
-const READY = /"port":(\d+)/;
 /** Connections per server: the two together make the bench's 50. */
 const CONNECTIONS = 25;
 
@@ -46,7 +45,6 @@ function count(name: string, fallback: number): number {
 }
 
 interface Side {
-  kind: Kind;
   url: string;
   child: Child;
 }
@@ -72,7 +70,7 @@ async function main(): Promise<void> {
     const child = await startServer(`${tag}-${k}`, process.execPath, args, READY);
     const url = `http://127.0.0.1:${child.port}/small`;
     if (k === 'open') await trip(url);
-    return { kind: k, url, child };
+    return { url, child };
   };
   const sides = [await startSide(a, 'a'), await startSide(b, 'b')] as const;
 
