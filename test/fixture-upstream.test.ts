@@ -2,6 +2,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { Agent, request, type IncomingHttpHeaders, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -432,6 +433,22 @@ describe('fixture upstream refuse mode', () => {
     assert.equal((await send(`${up.url}/again`)).status, 200);
   });
 
+  test('refuse keeps its port bound, so that no listener on port 0 is given it, until it ends', async () => {
+    const refusing = await startUpstream({ mode: 'refuse' });
+    const { port } = refusing;
+    try {
+      assert.equal((await sendExpectingError(refusing.url)).code, 'ECONNREFUSED');
+      assert.equal(socketsBoundTo(port), 1, 'one socket holds the port while nothing listens on it');
+      await refusing.setMode('ok');
+      assert.equal(socketsBoundTo(port), 1, 'the listener, and nothing else');
+      await refusing.setMode('refuse');
+      assert.equal(socketsBoundTo(port), 1);
+    } finally {
+      await refusing.close();
+    }
+    assert.equal(socketsBoundTo(port), 0, 'closing the fixture lets the port go');
+  });
+
   test('startUpstream can start in refuse mode on a reserved port', async () => {
     const refusing = await startUpstream({ mode: 'refuse' });
     try {
@@ -519,3 +536,20 @@ describe('fixture upstream command line', () => {
     assert.equal(code, 0);
   });
 });
+
+/**
+ * Sockets bound to `port` on this machine, TIME_WAIT leftovers aside, from the kernel's tables
+ * (Linux, as on the machines that run these tests): what decides whether a listener on port 0
+ * may be given the port.
+ */
+function socketsBoundTo(port: number): number {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  let count = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const [, local, , state] = line.trim().split(/\s+/);
+      if (local?.endsWith(hex) && state !== '06' /* TIME_WAIT */) count++;
+    }
+  }
+  return count;
+}
