@@ -68,7 +68,8 @@ export interface ForwardContext {
 
 /**
  * The headers to send upstream: hop-by-hop fields and the request's `Trailer` field dropped
- * (node-http-proxy#1647 crashed on it), `Expect` dropped (this proxy answered the client's
+ * (node-http-proxy#1647 crashed on it; it is only a hint, RFC 9110 6.6.2, and could name trailer
+ * fields that lib/http1/trailers.ts drops: the trailers themselves follow the body), `Expect` dropped (this proxy answered the client's
  * `100-continue` itself, as nginx does), `Host` rewritten unless preserved, and the proxy's own
  * `Via` and `X-Forwarded-*` fields appended after the client's.
  */
