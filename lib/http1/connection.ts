@@ -13,6 +13,8 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { releasableMemory, ReleaseQueue } from './release.js';
 import { ParseError, ResponseParser, type ResponseHandler, type ResponseHead } from './response-parser.js';
+import { INVALID_TEXT, TOKEN } from './syntax.js';
+import { forwardableTrailers } from './trailers.js';
 
 /** Who receives one response. Every call happens at most once per request, except `upstreamData`. */
 export interface ResponseSink {
@@ -257,7 +259,7 @@ export class UpstreamConnection implements ResponseHandler {
 
   /** @internal The client's body ended. */
   bodyEnd(): void {
-    if (this.#chunked) this.socket.write('0\r\n\r\n', 'latin1');
+    if (this.#chunked) this.socket.write(lastChunk(this.#body?.rawTrailers), 'latin1');
     if (this.#coalescing) {
       this.#coalescing = false;
       this.socket.setNoDelay(true);
@@ -363,6 +365,23 @@ export class UpstreamConnection implements ResponseHandler {
     // connection can carry the next request (Node does not drain a request that was read from).
     if (!body.complete) body.resume();
   }
+}
+
+/**
+ * The end of a chunked request body: the last chunk and the client's trailers (Node has parsed
+ * them by 'end'), with the fields trailers must not carry dropped as on the response side
+ * (trailers.ts). Each field is checked again as request-head.ts checks the head's.
+ */
+function lastChunk(rawTrailers: string[] | undefined): string {
+  const fields = rawTrailers === undefined || rawTrailers.length === 0 ? undefined : forwardableTrailers(rawTrailers);
+  if (fields === undefined) return '0\r\n\r\n';
+  let out = '0\r\n';
+  for (let i = 0; i < fields.length; i += 2) {
+    const name = fields[i]!;
+    const value = fields[i + 1]!;
+    if (TOKEN.test(name) && !INVALID_TEXT.test(value)) out += `${name}: ${value}\r\n`;
+  }
+  return `${out}\r\n`;
 }
 
 function onBodyData(this: BodySource, chunk: Buffer | string): void {

@@ -8,12 +8,16 @@
  *
  * Strict where a lenient parser would let a target smuggle or split responses, as Node's llhttp
  * is in its default mode: CRLF line endings only, no obs-fold, token field names, no control
- * characters in values, no Content-Length next to Transfer-Encoding, no duplicate Content-Length,
- * a bounded head. A violation is an error with an `HPE_*` code, the codes Node uses, so
- * `classify()` maps it the same way.
+ * characters in values, status codes 100-599, no Content-Length next to Transfer-Encoding, no
+ * duplicate Content-Length, a bounded head, and the same checks on interim (1xx) heads. Where
+ * llhttp and the RFC read a response differently (a tab after a framing value, empty list members
+ * in Transfer-Encoding, whitespace in chunk extensions), it is refused: whichever of the two a
+ * peer beside the target follows, it cannot then read a different body. A violation is an error
+ * with an `HPE_*` code, the codes Node uses, so `classify()` maps it the same way.
  */
 
 import { INVALID_TEXT, TCHAR, TOKEN } from './syntax.js';
+import { forwardableTrailers } from './trailers.js';
 
 /** Head size limit, as Node's default `--max-http-header-size`. */
 export const MAX_HEAD_BYTES = 16 * 1024;
@@ -64,12 +68,15 @@ const LF = Buffer.from('\n');
 const STATUS_LINE = /^HTTP\/1\.([01]) ([0-9]{3})(?: ([^]*))?$/;
 const DIGITS = /^[0-9]{1,15}$/;
 /**
- * `*( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] )` (RFC 9112 7.1.1), starting at
- * the first ";". Every optional part starts with a character the part before it cannot match
- * (";", "="), so a long hostile line cannot make the match backtrack.
+ * `*( ";" name [ "=" ( token / quoted-string ) ] )`, starting at the first ";": RFC 9112 7.1.1
+ * without its BWS. BWS is whitespace a sender must not send (RFC 9110 5.6.3), llhttp refuses it
+ * (`5; a=b` is HPE_STRICT there), and parsers that disagree on a chunk-size line disagree on
+ * where the body ends; so a space or tab outside a quoted string is refused here too. Every
+ * optional part starts with a character the part before it cannot match (";", "="), so a long
+ * hostile line cannot make the match backtrack.
  */
 const QUOTED_STRING = '"(?:[\\t \\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\t \\x21-\\x7e\\x80-\\xff])*"';
-const CHUNK_EXTENSIONS = new RegExp(`^(?:;[ \\t]*${TCHAR}+[ \\t]*(?:=[ \\t]*(?:${TCHAR}+|${QUOTED_STRING})[ \\t]*)?)+$`);
+const CHUNK_EXTENSIONS = new RegExp(`^(?:;${TCHAR}+(?:=(?:${TCHAR}+|${QUOTED_STRING}))?)+$`);
 
 const EMPTY = Buffer.alloc(0);
 
@@ -107,6 +114,8 @@ export class ResponseParser {
   #remaining = 0;
   #trailers: string[] | undefined = undefined;
   #stopped = false;
+  /** An interim response closed the connection: no final response may follow on it. */
+  #closedByInterim = false;
 
   constructor(handler: ResponseHandler) {
     this.#handler = handler;
@@ -119,6 +128,7 @@ export class ResponseParser {
     this.#stash = undefined;
     this.#trailers = undefined;
     this.#stopped = false;
+    this.#closedByInterim = false;
     this.leftover = 0;
     this.keepAlive = false;
     this.keepAliveTimeout = 0;
@@ -150,6 +160,8 @@ export class ResponseParser {
       switch (this.#state) {
         case State.HEAD: {
           if (at === end) return false;
+          // llhttp's reading: after a 1xx that closed the connection, any byte is an error.
+          if (this.#closedByInterim) throw new ParseError('HPE_CLOSED_CONNECTION', 'data after an interim response that closed the connection');
           const next = this.#head(chunk, at);
           if (next < 0) return false;
           at = next;
@@ -329,16 +341,13 @@ export class ResponseParser {
     const reason = match[3] ?? '';
     if (INVALID_TEXT.test(reason)) throw new ParseError('HPE_INVALID_STATUS', 'invalid reason phrase');
     const statusCode = Number(match[2]);
+    // RFC 9110 15: 100-599. Anything else is not a status this proxy can relay or count.
+    if (statusCode < 100 || statusCode > 599) throw new ParseError('HPE_INVALID_STATUS', 'status code outside 100-599');
     const http10 = match[1] === '0';
-    const raw = lineEnd < 0 ? [] : parseFields(text, lineEnd + 2);
+    const raw = lineEnd < 0 ? [] : parseFields(text, lineEnd + 2, true);
 
-    if (statusCode >= 100 && statusCode < 200) {
-      if (statusCode === 101) throw new ParseError('HPE_UNEXPECTED_UPGRADE', '101 Switching Protocols to a request without Upgrade');
-      this.#handler.onInterim();
-      return; // stay in HEAD for the final response
-    }
-
-    // Framing and connection fields (RFC 9112 6.3, 9.3).
+    // Framing and connection fields (RFC 9112 6.3, 9.3), checked on interim heads too: a peer
+    // that reads a 1xx with llhttp refuses the same heads.
     let contentLength = -1;
     let chunked = false;
     let codings = false;
@@ -355,12 +364,14 @@ export class ResponseParser {
           break;
         case 17:
           if (name.toLowerCase() !== 'transfer-encoding') break;
-          // Every coding must be a token, and `chunked` only ever the last one (RFC 9112 6.1).
+          // Every member must be a coding (a token), and `chunked` only ever the last one (RFC
+          // 9112 6.1). An empty member is refused although RFC 9110 5.6.1 would skip it: llhttp
+          // reads `chunked,` (and a later empty field) as not chunked, so the body would end
+          // elsewhere for it. An empty field still counts as Transfer-Encoding next to Content-Length.
+          codings = true;
           for (const coding of value.split(',')) {
             const token = coding.trim().toLowerCase();
-            if (token === '') continue;
             if (chunked || !TOKEN.test(token)) throw new ParseError('HPE_INVALID_TRANSFER_ENCODING', 'invalid Transfer-Encoding');
-            codings = true;
             chunked = token === 'chunked';
           }
           break;
@@ -381,6 +392,21 @@ export class ResponseParser {
       }
     }
     if (codings && contentLength >= 0) throw new ParseError('HPE_UNEXPECTED_CONTENT_LENGTH', 'Content-Length with Transfer-Encoding');
+
+    if (statusCode < 200) {
+      if (statusCode === 101) throw new ParseError('HPE_UNEXPECTED_UPGRADE', '101 Switching Protocols to a request without Upgrade');
+      // An interim response has no body and its fields are not kept, but `Connection: close` (or
+      // HTTP/1.0 without keep-alive) on it ends the connection, as llhttp reads it: what follows
+      // is refused, and EOF is a hang-up.
+      if (close) this.#closedByInterim = true;
+      this.#handler.onInterim();
+      return; // stay in HEAD for the final response
+    }
+
+    // A HEAD response without framing: a target that does not know HEAD has no body may send one
+    // anyway, and it would arrive as the next request's response. Node's client closes such a
+    // connection too. (204 and 304 never have a body, so they need no framing.)
+    if (this.#noBody && contentLength < 0 && !codings && statusCode !== 204 && statusCode !== 304) close = true;
 
     this.keepAliveTimeout = keepAliveTimeout;
     if (this.#noBody || statusCode === 204 || statusCode === 304) {
@@ -454,7 +480,16 @@ export class ResponseParser {
     }
     const text = this.#section.toString('latin1', this.#sectionStart, found);
     if (BARE_LINE_BREAK.test(text)) throw new ParseError('HPE_LF_EXPECTED', 'bare CR or LF in the trailers');
-    this.#trailers = text === '' ? undefined : parseFields(text, 0);
+    if (text === '') return this.#next;
+    const raw = parseFields(text, 0, false);
+    // Framing in a trailer section: the body is intact (chunked framed it), but a target that
+    // writes these is confused about framing, and llhttp refuses the response: its connection
+    // is not used again. The fields themselves are dropped with the others trailers must not carry.
+    for (let i = 0; i < raw.length; i += 2) {
+      const lower = raw[i]!.toLowerCase();
+      if (lower === 'content-length' || lower === 'transfer-encoding') this.keepAlive = false;
+    }
+    this.#trailers = forwardableTrailers(raw);
     return this.#next;
   }
 
@@ -490,8 +525,14 @@ function looksLikeStatusLine(text: string): boolean {
   return STATUS_LINE_START.test(text);
 }
 
-/** Parses `name: value` lines from `start` to the end of `text` (lines joined by CRLF). */
-function parseFields(text: string, start: number): string[] {
+/**
+ * Parses `name: value` lines from `start` to the end of `text` (lines joined by CRLF). Spaces and
+ * tabs around a value are not part of it (RFC 9112 5.5 OWS). With `framing` (a head), a tab after
+ * a Content-Length or Transfer-Encoding value is refused: llhttp refuses `Content-Length: 5<TAB>`
+ * and reads `Transfer-Encoding: chunked<TAB>` as not chunked, so the two would frame the body
+ * differently.
+ */
+function parseFields(text: string, start: number, framing: boolean): string[] {
   const raw: string[] = [];
   let at = start;
   const end = text.length;
@@ -507,12 +548,19 @@ function parseFields(text: string, start: number): string[] {
     let valueEnd = lineEnd;
     while (valueStart < valueEnd && isWhitespace(text.charCodeAt(valueStart))) valueStart++;
     while (valueEnd > valueStart && isWhitespace(text.charCodeAt(valueEnd - 1))) valueEnd--;
+    if (framing && valueEnd < lineEnd && text.lastIndexOf('\t', lineEnd - 1) >= valueEnd) refuseTrailingTab(name);
     const value = text.slice(valueStart, valueEnd);
     if (INVALID_TEXT.test(value)) throw new ParseError('HPE_INVALID_HEADER_TOKEN', 'invalid character in a header value');
     raw.push(name, value);
     at = lineEnd + 2;
   }
   return raw;
+}
+
+function refuseTrailingTab(name: string): void {
+  const lower = name.toLowerCase();
+  if (lower === 'content-length') throw new ParseError('HPE_INVALID_CONTENT_LENGTH', 'tab after the Content-Length value');
+  if (lower === 'transfer-encoding') throw new ParseError('HPE_INVALID_TRANSFER_ENCODING', 'tab after the Transfer-Encoding value');
 }
 
 function isWhitespace(code: number): boolean {

@@ -6,6 +6,7 @@
  * `writeHead()`, so no header object is built per request.
  */
 import type { IncomingMessage } from 'node:http';
+import { isValidHost } from './path.js';
 
 /** The token this proxy adds to `Via`; seeing it on an incoming request means a loop. */
 export const VIA_TOKEN = 'proxy-breaker';
@@ -67,7 +68,8 @@ export interface ForwardContext {
 
 /**
  * The headers to send upstream: hop-by-hop fields and the request's `Trailer` field dropped
- * (node-http-proxy#1647 crashed on it), `Expect` dropped (this proxy answered the client's
+ * (node-http-proxy#1647 crashed on it; it is only a hint, RFC 9110 6.6.2, and could name trailer
+ * fields that lib/http1/trailers.ts drops: the trailers themselves follow the body), `Expect` dropped (this proxy answered the client's
  * `100-continue` itself, as nginx does), `Host` rewritten unless preserved, and the proxy's own
  * `Via` and `X-Forwarded-*` fields appended after the client's.
  */
@@ -191,9 +193,6 @@ export function hasBody(req: IncomingMessage): boolean {
 /** Request header fields allowed (Envoy's and HAProxy's default is about the same); more get 431. */
 export const MAX_REQUEST_FIELDS = 100;
 
-/** `Host` as RFC 9112 3.2 allows it: uri-host [":" port]; no user info, path, space or backslash. */
-const VALID_HOST = /^(?:\[[0-9A-Za-z:.%]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
-
 /** Why a request head that Node's parser accepted must still not be forwarded. */
 export type HeadProblem = 'fields' | 'framing' | 'host' | 'loop';
 
@@ -217,7 +216,7 @@ export function headProblem(req: IncomingMessage): HeadProblem | undefined {
   const coding = req.headers['transfer-encoding'];
   if (coding !== undefined && (req.httpVersionMinor === 0 || coding.toLowerCase() !== 'chunked')) return 'framing';
   const host = req.headers.host;
-  if (host !== undefined && !VALID_HOST.test(host)) return 'host';
+  if (host !== undefined && !isValidHost(host)) return 'host';
   let hosts = 0;
   let loop = false;
   for (let i = 0; i < raw.length; i += 2) {

@@ -4,7 +4,9 @@
  * Rules (RFC 3986 6.2.2 and 5.2.4, nginx's merge_slashes):
  * - an absolute-form target (`http://elsewhere/x`) keeps its path `/x`; its authority takes the
  *   place of `Host` for host routes (RFC 9112 3.2.2), so it can only choose among configured
- *   routes, never a host the request goes to;
+ *   routes, never a host the request goes to. It is checked as a `Host` field is (`isValidHost`),
+ *   and must not be empty (RFC 9110 4.2.1), since it is forwarded as `X-Forwarded-Host`;
+ * - a fragment (`#`) is never part of a request-target (RFC 9112 3.2), so one is refused;
  * - percent-escapes of unreserved characters (`%41` -> `A`, `%2E` -> `.`) are decoded, every other
  *   escape is kept, upper-cased; `%2F` stays an escape, so `/api%2F..` is one segment, not two;
  * - runs of `/` become one `/`;
@@ -28,8 +30,17 @@ export interface RequestTarget {
   authority?: string;
 }
 
+/** `Host` as RFC 9112 3.2 allows it: uri-host [":" port]; no user info, path, space or backslash. */
+const VALID_HOST = /^(?:\[[0-9A-Za-z:.%]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]*)(?::[0-9]*)?$/;
+
+/** Whether `host` is a valid `Host` field value, or authority of an absolute-form target. */
+export function isValidHost(host: string): boolean {
+  return VALID_HOST.test(host);
+}
+
 /** Normalises a request-target; returns `undefined` when it must be refused. */
 export function normalizeRequestTarget(url: string): RequestTarget | undefined {
+  if (url.includes('#')) return undefined;
   let rest = url;
   let authority: string | undefined;
   if (rest.charCodeAt(0) !== 47 /* / */) {
@@ -37,13 +48,13 @@ export function normalizeRequestTarget(url: string): RequestTarget | undefined {
     const match = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#]*)/.exec(rest);
     if (match === null) return undefined; // '*' or garbage: nothing to route
     authority = match[1]!.slice(match[1]!.lastIndexOf('@') + 1);
+    if (authority === '' || !VALID_HOST.test(authority)) return undefined;
     rest = rest.slice(match[0].length);
     if (rest === '' || rest.charCodeAt(0) === 63 /* ? */) rest = `/${rest}`;
   }
   const q = rest.indexOf('?');
   const rawPath = q === -1 ? rest : rest.slice(0, q);
   const query = q === -1 ? '' : rest.slice(q);
-  if (rawPath.includes('#')) return undefined;
   let path = rawPath;
   if (NEEDS_WORK.test(rawPath)) {
     if (/[\\\x00-\x20\x7f]/.test(rawPath)) return undefined;
