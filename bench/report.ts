@@ -45,6 +45,8 @@ export interface ScenarioSummary {
   vsNaive: Ratios | undefined;
   vsBase: Ratios | undefined;
   base: 'direct' | 'hello';
+  /** The route-table targets over proxy-breaker with one route, when the scenario has them. */
+  vsOneRoute: Partial<Record<'paths' | 'hosts', Ratios>>;
 }
 
 export interface TargetCheck {
@@ -90,11 +92,11 @@ function summariseTarget(target: TargetName, runs: Run[]): TargetSummary {
   };
 }
 
-/** Median over rounds of candidate/other, each ratio from the same round. */
-function ratios(runs: Run[], other: TargetName): Ratios | undefined {
+/** Median over rounds of subject/other, each ratio from the same round. */
+function ratios(runs: Run[], other: TargetName, subject: TargetName = 'candidate'): Ratios | undefined {
   const all: [Run, Run][] = [];
   for (const round of new Set(runs.map((r) => r.round))) {
-    const c = runs.find((r) => r.round === round && r.target === 'candidate');
+    const c = runs.find((r) => r.round === round && r.target === subject);
     const o = runs.find((r) => r.round === round && r.target === other);
     if (c !== undefined && o !== undefined) all.push([c, o]);
   }
@@ -121,6 +123,12 @@ export function summarise(result: ScenarioResult): ScenarioSummary {
     targets: result.targets.map((t) => summariseTarget(t, result.runs)),
     vsNaive: result.targets.includes('naive') ? ratios(result.runs, 'naive') : undefined,
     vsBase: ratios(result.runs, result.base),
+    vsOneRoute: Object.fromEntries(
+      (['paths', 'hosts'] as const).filter((t) => result.targets.includes(t)).flatMap((t) => {
+        const r = ratios(result.runs, 'candidate', t);
+        return r === undefined ? [] : [[t, r]];
+      }),
+    ),
   };
 }
 
@@ -154,8 +162,16 @@ export function checkTargets(results: ScenarioResult[], summaries: ScenarioSumma
   }
   const c1000 = candidate(find('c1000'));
   if (c1000) check('1000 connections: proxy-breaker peak RSS', c1000.peakRssMB, (v) => v < 150, (v) => `${v?.toFixed(0) ?? 'n/a'} MB`, '< 150 MB');
+  const routes = find('routes');
+  if (routes) {
+    for (const kind of ['paths', 'hosts'] as const) {
+      const size = results.find((r) => r.id === 'routes')?.tableSize?.toLocaleString('en-US') ?? 'many';
+      const name = `${size} ${kind === 'paths' ? 'path' : 'host'} routes: CPU/request vs one route`;
+      check(name, routes.vsOneRoute[kind]?.cpu, (v) => v <= 1.05, (v) => `${x(v)} one route`, '<= 1.05x');
+    }
+  }
   if (memory) checks.push(...memoryTargets(memory));
-  for (const id of ['small', 'download', 'upload', 'c1000', 'open', 'slow']) {
+  for (const id of ['small', 'download', 'upload', 'c1000', 'open', 'slow', 'routes']) {
     if (!results.some((r) => r.id === id)) continue;
     if (find(id) === undefined) checks.push({ name: `${id}: scenario ran`, pass: false, measured: results.find((r) => r.id === id)?.error ?? 'failed', wanted: 'no error' });
   }
@@ -214,11 +230,14 @@ export interface Report {
 
 const f = (v: number | undefined, digits = 1): string => (v === undefined ? '-' : v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
 
-const TARGET_LABEL: Record<TargetName, string> = { candidate: 'proxy-breaker', naive: 'naive Node proxy', direct: 'upstream direct', hello: 'hello-world server' };
+const TARGET_LABEL: Record<TargetName, string> = {
+  candidate: 'proxy-breaker', naive: 'naive Node proxy', direct: 'upstream direct', hello: 'hello-world server',
+  paths: 'proxy-breaker, path route table', hosts: 'proxy-breaker, host route table',
+};
 
 /** The scenarios' table: one line per target, ratios on proxy-breaker's line. */
 function scenarioTable(report: Report, out: string[]): void {
-  out.push('Values are medians over the rounds (peak RSS: the highest); ratios are medians of per-round ratios, proxy-breaker over the other.');
+  out.push('Values are medians over the rounds (peak RSS: the highest); ratios are medians of per-round ratios, proxy-breaker over the other (on a route table\'s line: that proxy-breaker over the one-route proxy-breaker).');
   out.push('Runs the gate flagged noisy are left out of both when at least half of the runs (rounds) are clean; "runs used" says how many counted.');
   out.push('CPU is utime+stime of the server process from /proc/PID/stat per completed request; "upstream CPU" is the upstream\'s share.');
   out.push('');
@@ -235,9 +254,12 @@ function scenarioTable(report: Report, out: string[]): void {
       const rounds = (r: Ratios): string => (r.pairs < r.rounds ? ` (${r.pairs}/${r.rounds} rounds)` : '');
       const vsNaive = isCandidate && s.vsNaive ? `${x(s.vsNaive.rps)}, ${x(s.vsNaive.cpu)}, ${x(s.vsNaive.p99)}${rounds(s.vsNaive)}` : '';
       const vsBase = isCandidate && s.vsBase ? `${x(s.vsBase.rps)}, ${x(s.vsBase.p99)}${rounds(s.vsBase)}` : '';
+      // A route table's line compares it with the one-route proxy-breaker of the same scenario.
+      const vsOne = t.target === 'paths' || t.target === 'hosts' ? s.vsOneRoute[t.target] : undefined;
+      const vsOther = vsOne === undefined ? vsNaive : `vs one route: ${x(vsOne.rps)}, ${x(vsOne.cpu)}, ${x(vsOne.p99)}${rounds(vsOne)}`;
       const label = t.target === s.base && s.base === 'hello' ? 'hello-world server' : TARGET_LABEL[t.target];
       out.push(
-        `| ${s.title} | ${label} | ${f(t.rps, 0)} | ${f(t.p50Ms, 2)} | ${f(t.p99Ms, 2)} | ${f(t.cpuUsPerReq)} | ${f(t.upstreamCpuUsPerReq)} | ${f(t.peakRssMB, 0)} | ${t.timeouts} / ${t.socketErrors} | ${t.used}/${t.runs} | ${vsNaive} | ${vsBase} |`,
+        `| ${s.title} | ${label} | ${f(t.rps, 0)} | ${f(t.p50Ms, 2)} | ${f(t.p99Ms, 2)} | ${f(t.cpuUsPerReq)} | ${f(t.upstreamCpuUsPerReq)} | ${f(t.peakRssMB, 0)} | ${t.timeouts} / ${t.socketErrors} | ${t.used}/${t.runs} | ${vsOther} | ${vsBase} |`,
       );
     }
   }

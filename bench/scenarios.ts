@@ -10,7 +10,8 @@ import { freePort, sleep, startServer, stop, type Child } from './procs.js';
 import { socketsTo, type SocketCount } from './stats.js';
 import { startFixture, type Upstream } from './upstream.js';
 
-export type TargetName = 'candidate' | 'naive' | 'direct' | 'hello';
+/** `paths` and `hosts`: proxy-breaker routing through a table of `Scenario.tableSize` routes. */
+export type TargetName = 'candidate' | 'naive' | 'direct' | 'hello' | 'paths' | 'hosts';
 
 export interface Scenario {
   id: string;
@@ -31,9 +32,12 @@ export interface Scenario {
   checkSockets?: boolean;
   /** Status every response should have. */
   status: number;
+  /** Routes in the tables of the `paths` and `hosts` targets. */
+  tableSize?: number;
 }
 
 const MiB = 1024 * 1024;
+const TABLE_SIZE = 10_000;
 
 export const SCENARIOS: readonly Scenario[] = [
   { id: 'small', title: 'small GET (5 B, keep-alive, 50 conns)', connections: 50, path: (u) => u.paths.small, method: 'GET', bodyBytes: 0, targets: ['candidate', 'naive', 'direct'], base: 'direct', status: 200 },
@@ -41,6 +45,12 @@ export const SCENARIOS: readonly Scenario[] = [
   { id: 'upload', title: '1 MiB upload (POST, 50 conns)', connections: 50, path: (u) => u.paths.upload, method: 'POST', bodyBytes: MiB, targets: ['candidate', 'naive', 'direct'], base: 'direct', checkSockets: true, status: 200 },
   { id: 'c1000', title: 'small GET, 1000 conns', connections: 1000, path: (u) => u.paths.small, method: 'GET', bodyBytes: 0, targets: ['candidate', 'naive', 'direct'], base: 'direct', status: 200 },
   { id: 'open', title: 'circuit OPEN: 503 fast path (50 conns)', connections: 50, path: () => '/small', method: 'GET', bodyBytes: 0, targets: ['candidate', 'hello'], base: 'hello', open: true, status: 503 },
+  {
+    id: 'routes', title: `${TABLE_SIZE.toLocaleString('en-US')} path or host routes vs one (small GET, 50 conns)`, connections: 50,
+    // The last route of the path table; nginx answers /svc<N>/small like /small.
+    path: (u) => `/svc${TABLE_SIZE - 1}${u.paths.small}`,
+    method: 'GET', bodyBytes: 0, targets: ['candidate', 'paths', 'hosts'], base: 'direct', status: 200, tableSize: TABLE_SIZE,
+  },
   { id: 'slow', title: 'slow upstream (10 ms, Node fixture), 500 conns', connections: 500, path: (u) => u.paths.small, method: 'GET', bodyBytes: 0, targets: ['candidate', 'naive', 'direct'], base: 'direct', slowMs: 10, status: 200 },
 ];
 
@@ -87,6 +97,8 @@ export interface ScenarioResult {
   targets: readonly TargetName[];
   base: 'direct' | 'hello';
   status: number;
+  /** Routes in the `paths` and `hosts` targets' tables. */
+  tableSize?: number;
   runs: Run[];
   sockets: SocketCheck[];
   /** One request through each server after the runs: does it still answer as it should? */
@@ -130,8 +142,11 @@ async function settleSockets(pid: number, port: number): Promise<{ atEnd: Socket
   return { atEnd, settled, settleMs: Math.round(performance.now() - start) };
 }
 
+/** How bench/servers/candidate.ts configures proxy-breaker. */
+export type CandidateMode = 'normal' | 'open' | `paths:${number}` | `hosts:${number}`;
+
 /** proxy-breaker (from the dist snapshot) or the naive proxy in front of `origin`; `tag` names its log. */
-export function startProxy(target: 'candidate' | 'naive', tag: string, ctx: BenchContext, origin: string, mode: 'normal' | 'open' = 'normal'): Promise<Child & { port: number }> {
+export function startProxy(target: 'candidate' | 'naive', tag: string, ctx: BenchContext, origin: string, mode: CandidateMode = 'normal'): Promise<Child & { port: number }> {
   const args = target === 'candidate'
     ? [...(ctx.candidateFlags ?? []), ctx.scripts.candidate, `${ctx.dist}/lib/index.js`, origin, mode]
     : [ctx.scripts.naive, origin];
@@ -150,6 +165,8 @@ async function startTargets(s: Scenario, ctx: BenchContext, upstream: Upstream):
     if (target === 'candidate') {
       const origin = s.open ? `http://127.0.0.1:${await freePort()}` : upstream.url;
       child = await startProxy('candidate', s.id, ctx, origin, s.open ? 'open' : 'normal');
+    } else if (target === 'paths' || target === 'hosts') {
+      child = await startProxy('candidate', `${s.id}-${target}`, ctx, upstream.url, `${target}:${s.tableSize ?? 1}`);
     } else if (target === 'naive') {
       child = await startProxy('naive', s.id, ctx, upstream.url);
     } else {
@@ -173,6 +190,7 @@ export async function runScenario(s: Scenario, ctx: BenchContext): Promise<Scena
   const result: ScenarioResult = {
     id: s.id, title: s.title, connections: s.connections, url: {}, upstream: '', targets: s.targets, base: s.base,
     status: s.status, runs: [], sockets: [], health: [], candidateStderr: '',
+    ...(s.tableSize === undefined ? {} : { tableSize: s.tableSize }),
   };
   let upstream = ctx.upstream;
   const extra: Child[] = [];
@@ -218,8 +236,9 @@ export async function runScenario(s: Scenario, ctx: BenchContext): Promise<Scena
     ctx.log(`  ${s.id}: FAILED: ${result.error}`);
   } finally {
     await Promise.all([...[...servers.values()].flatMap((v) => (v.child === undefined ? [] : [stop(v.child)])), ...extra.map((c) => stop(c))]);
-    const candidate = servers.get('candidate')?.child;
-    if (candidate !== undefined) result.candidateStderr = await stderrOf(candidate);
+    const proxies = (['candidate', 'paths', 'hosts'] as const).flatMap((t) => (servers.get(t)?.child === undefined ? [] : [[t, servers.get(t)!.child!] as const]));
+    const logs = await Promise.all(proxies.map(async ([t, child]) => [t, await stderrOf(child)] as const));
+    result.candidateStderr = logs.filter(([, text]) => text !== '').map(([t, text]) => (t === 'candidate' ? text : `${t}: ${text}`)).join('\n');
   }
   return result;
 }

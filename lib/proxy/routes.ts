@@ -5,7 +5,8 @@ import type { Ticket } from '../breaker/breaker.js';
 import { DeadlineQueue } from '../deadlines.js';
 import { preparedAnswer, type PreparedAnswer } from './answers.js';
 import type { ProxyConfig, ResolvedRoute } from './options.js';
-import { matchesPrefix, normalizeHost } from './path.js';
+import { normalizeHost } from './path.js';
+import { PrefixIndex } from './route-index.js';
 import type { Target, TargetOptions, TargetRegistry } from './target.js';
 
 export class Route {
@@ -123,30 +124,41 @@ export interface Admission {
 }
 
 /**
- * Routes by specificity: a host and path beat a path alone, a longer prefix beats a shorter one.
- * Linear on purpose: a proxy has a handful of routes, and one catch-all is the common case.
+ * Routes by specificity: a host and path beat a path alone, a longer prefix beats a shorter one,
+ * and prefixes match whole segments. Host routes are indexed by normalised host and every group
+ * of prefixes by `PrefixIndex`, so a lookup costs the same with one route or ten thousand.
  */
 export class RouteTable {
+  /** Every route in the order the rules rank them: host routes first, then longer prefixes. */
   readonly routes: readonly Route[];
+  /** The routes of each host, by the host as `normalizeHost` writes it. */
+  readonly #byHost: Map<string, PrefixIndex<Route>>;
+  /** The routes that take any host. */
+  readonly #anyHost: PrefixIndex<Route>;
 
   constructor(routes: readonly Route[]) {
     this.routes = [...routes].sort(
       (a, b) => Number(b.config.host !== undefined) - Number(a.config.host !== undefined) || b.config.prefix.length - a.config.prefix.length,
     );
+    const byHost = new Map<string, { prefix: string; value: Route }[]>();
+    const anyHost: { prefix: string; value: Route }[] = [];
+    for (const route of this.routes) {
+      const { host, prefix } = route.config;
+      const group = host === undefined ? anyHost : byHost.get(host) ?? byHost.set(host, []).get(host)!;
+      group.push({ prefix, value: route });
+    }
+    this.#byHost = new Map([...byHost].map(([host, group]) => [host, new PrefixIndex(group)]));
+    this.#anyHost = new PrefixIndex(anyHost);
   }
 
   /** `host` is the raw Host header (or `''`), `path` the normalised path. */
   match(host: string, path: string): Route | undefined {
-    let normalized: string | undefined;
-    for (const route of this.routes) {
-      const wanted = route.config.host;
-      if (wanted !== undefined) {
-        normalized ??= normalizeHost(host);
-        if (normalized !== wanted) continue;
-      }
-      if (matchesPrefix(path, route.config.prefix)) return route;
+    // A host's routes that do not match the path leave the request to the routes of any host.
+    if (this.#byHost.size !== 0) {
+      const route = this.#byHost.get(normalizeHost(host))?.match(path);
+      if (route !== undefined) return route;
     }
-    return undefined;
+    return this.#anyHost.match(path);
   }
 
   static build(config: ProxyConfig, registry: TargetRegistry): RouteTable {
