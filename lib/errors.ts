@@ -2,11 +2,14 @@
  * Every error this package throws or rejects with. Match on `code`, never on the message:
  * the code is permanent, the message may change (the Node core contract).
  *
- * Two exceptions, both a bug in the calling code rather than a condition to handle, follow Node's
- * own convention instead: `call()`/`wrap()` given something that is not a function throw a
- * `TypeError` with code `ERR_INVALID_ARG_TYPE` (see `invalidArgType`), and `@circuitBreaker` on
- * something other than a method throws a plain `TypeError` while the class is being defined.
- * Errors of Node itself (a port in use on `listen()`) pass through unchanged.
+ * Besides the classes below, and each for a bug in the calling code rather than a condition to
+ * handle, as Node does: `call()`/`wrap()` given something that is not a function throw a
+ * `TypeError` with code `ERR_INVALID_ARG_TYPE` (`invalidArgType`); `@circuitBreaker` on something
+ * other than a method throws a `TypeError` while the class is defined; a second `proxy.listen()`
+ * rejects with an `Error`. Errors of Node itself (`EADDRINUSE` from `listen()`) pass through as
+ * they are. Module-private errors (the HTTP/1 parser's `ParseError`, the CLI's `CliError`) never
+ * reach a caller: a parse error becomes the `cause` of an `UpstreamError`, a CLI error a line on
+ * stderr and an exit code.
  */
 export class ProxyBreakerError extends Error {
   readonly code: string;

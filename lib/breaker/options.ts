@@ -14,13 +14,13 @@ export const BREAKER_OPTIONS = {
     { min: 0, exclusive: true, infinite: true },
     { default: 10_000, doc: 'ms a call may stay pending before it fails and its signal aborts (Infinity: off)' },
   ),
-  resetTimeout: numberOption({ min: 0, exclusive: true }, { default: 30_000, doc: 'ms a circuit stays open before a probe' }),
+  resetTimeout: numberOption({ min: 0, exclusive: true }, { default: 30_000, doc: 'time a circuit stays open before a probe' }),
   resetTimeoutMax: numberOption(
     { min: 0, exclusive: true },
     {
       default: (siblings: Readonly<Record<string, unknown>>) => siblings.resetTimeout as number,
       defaultText: 'resetTimeout (no backoff)',
-      doc: 'cap of the open period as failed probes in a row double it',
+      doc: 'cap of the open period, which doubles with each failed probe in a row',
       relate: (value: number, siblings: Readonly<Record<string, unknown>>) =>
         value < (siblings.resetTimeout as number) ? `expected >= resetTimeout (${siblings.resetTimeout as number}), got ${value}` : undefined,
     },

@@ -14,7 +14,7 @@ export const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
 export const ADMIN_TOKEN_ENV = 'PROXY_BREAKER_ADMIN_TOKEN';
 
 export const LISTEN_OPTIONS = {
-  port: numberOption(PORT_RULE, { default: 8080, doc: 'listen port (0 picks a free port)', flag: { name: 'port', short: 'p', value: 'N' } }),
+  port: numberOption(PORT_RULE, { default: 8080, doc: 'listen port; 0 picks a free one', flag: { name: 'port', short: 'p', value: 'N' } }),
   host: customOption(checkListenHost, { default: '127.0.0.1', doc: 'listen address', flag: { name: 'host', short: 'H', value: 'ADDR' } }),
 } as const;
 

@@ -89,7 +89,7 @@ export interface ProxyOptions {
 
 /** The breaker entries of the proxy's table: the breaker's own, with the proxy's defaults and flags. */
 export const PROXY_BREAKER_OPTIONS = {
-  failureThreshold: { ...BREAKER_OPTIONS.failureThreshold, flag: { name: 'failure-threshold', value: 'N' } },
+  failureThreshold: { ...BREAKER_OPTIONS.failureThreshold, doc: 'consecutive failures that open a circuit', flag: { name: 'failure-threshold', value: 'N' } },
   resetTimeout: { ...BREAKER_OPTIONS.resetTimeout, flag: { name: 'reset-timeout', value: 'MS' } },
   resetTimeoutMax: {
     ...BREAKER_OPTIONS.resetTimeoutMax,
