@@ -3,7 +3,8 @@
  * CircuitBreaker()` resolves them here; the proxy's table (lib/proxy/options.ts) reuses these
  * entries, with its own defaults where a proxy wants other ones and its command-line flags.
  */
-import { numberOption, resolveOptions, type Resolved } from '../options.js';
+import { numberOption, resolveOptions, type Resolved, type Siblings } from '../options.js';
+import type { CircuitBreakerOptions } from './breaker.js';
 
 export const BREAKER_OPTIONS = {
   failureThreshold: numberOption(
@@ -18,10 +19,10 @@ export const BREAKER_OPTIONS = {
   resetTimeoutMax: numberOption(
     { min: 0, exclusive: true },
     {
-      default: (siblings: Readonly<Record<string, unknown>>) => siblings.resetTimeout as number,
+      default: (siblings: Siblings) => siblings.resetTimeout as number,
       defaultText: 'resetTimeout (no backoff)',
       doc: 'cap of the open period, which doubles with each failed probe in a row',
-      relate: (value: number, siblings: Readonly<Record<string, unknown>>) =>
+      relate: (value: number, siblings: Siblings) =>
         value < (siblings.resetTimeout as number) ? `expected >= resetTimeout (${siblings.resetTimeout as number}), got ${value}` : undefined,
     },
   ),
@@ -39,6 +40,12 @@ export type ResolvedBreakerOptions = Resolved<typeof BREAKER_OPTIONS>;
 
 /** The keys of `CircuitBreakerOptions` that are not numbers: checked by the constructor itself. */
 export const BREAKER_CALLBACK_KEYS = ['rules', 'isFailure', 'clock'] as const;
+
+// `CircuitBreakerOptions` is written by hand for its docs; this fails to compile when it and the
+// table disagree on which options exist.
+type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const keysMatch: SameKeys<keyof CircuitBreakerOptions, keyof typeof BREAKER_OPTIONS | (typeof BREAKER_CALLBACK_KEYS)[number]> = true;
+void keysMatch;
 
 /**
  * Validates breaker options once, at the edge, and fills in the defaults. `path` is where the

@@ -73,7 +73,7 @@ export class FailureRate implements TripRule {
 
   constructor(options: FailureRateOptions) {
     // The class is public: bad values would otherwise surface as NaN buckets or a typed-array RangeError.
-    validateObject(options, 'FailureRate options');
+    validateObject(options, 'options');
     this.percentage = validateNumber(options.percentage, 'percentage', { min: 0, exclusive: true, max: 100 });
     this.minRequests = validateNumber(options.minRequests, 'minRequests', { min: 1, integer: true });
     this.window = validateNumber(options.window, 'window', { min: 0, exclusive: true });

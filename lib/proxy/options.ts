@@ -7,7 +7,7 @@
  */
 import { BREAKER_OPTIONS } from '../breaker/options.js';
 import { ConfigError } from '../errors.js';
-import { booleanOption, checkLayer, customOption, numberOption, resolveOptions, type Resolved } from '../options.js';
+import { booleanOption, checkLayer, customOption, numberOption, resolveOptions, type Resolved, type Siblings } from '../options.js';
 import { joinPath as join, rejectUnknownKeys, show, validateObject } from '../validate.js';
 import { decodeUnreserved, normalizeHost } from './path.js';
 import { DEFAULT_FAILURE_STATUS, StatusSet } from './status-set.js';
@@ -94,7 +94,7 @@ export const PROXY_BREAKER_OPTIONS = {
   resetTimeoutMax: {
     ...BREAKER_OPTIONS.resetTimeoutMax,
     // Backoff on by default in the proxy: a target down for an hour is probed every 5 min, not every 30 s.
-    default: (siblings: Readonly<Record<string, unknown>>) => (siblings.resetTimeout as number) * 10,
+    default: (siblings: Siblings) => (siblings.resetTimeout as number) * 10,
     defaultText: '10 x reset timeout',
     flag: { name: 'reset-timeout-max', value: 'MS' },
   },
