@@ -33,6 +33,8 @@ export type Siblings = Readonly<Record<string, unknown>>;
 export interface Option<T> {
   /** What the option does, in one line: `--help` and the README print it. */
   readonly doc: string;
+  /** Its type as the docs show it (`number`, `string | number[]`). */
+  readonly type: string;
   /** Checks a value given in code or a config file; throws `ConfigError` at `path`. */
   check(value: unknown, path: string): T;
   /** The value when the option is not set (`undefined`: off), or a function of the options declared before it. */
@@ -60,7 +62,7 @@ export type Resolved<Table extends OptionTable> = {
 };
 
 /** A declaration without its check: what a builder below is given. */
-type Spec<T> = Omit<Option<T>, 'check' | 'parse'>;
+type Spec<T> = Omit<Option<T>, 'check' | 'parse' | 'type'>;
 
 /** A number typed as text: plain decimals only (`Number()` would also take "", "0x10" and "1e3"); NaN otherwise. */
 export function parseDecimal(text: string): number {
@@ -70,6 +72,7 @@ export function parseDecimal(text: string): number {
 export function numberOption<S extends Spec<number>>(rule: NumberRule, spec: S): S & Option<number> {
   return {
     ...spec,
+    type: 'number',
     check: (value, path) => validateNumber(value, path, rule),
     // A number typed on the command line is shown as typed: `--timeout: ... got "abc"`.
     parse: (text, path) => validateNumber(parseDecimal(text), path, rule, JSON.stringify(text)),
@@ -77,17 +80,18 @@ export function numberOption<S extends Spec<number>>(rule: NumberRule, spec: S):
 }
 
 export function booleanOption<S extends Spec<boolean>>(spec: S): S & Option<boolean> {
-  return { ...spec, check: validateBoolean };
+  return { ...spec, type: 'boolean', check: validateBoolean };
 }
 
 export function stringOption<S extends Spec<string>>(spec: S): S & Option<string> {
-  return { ...spec, check: validateString };
+  return { ...spec, type: 'string', check: validateString };
 }
 
 /** One of a few strings (`text|json`). */
 export function choiceOption<const C extends string, S extends Spec<C> = Spec<C>>(choices: readonly C[], spec: S): S & Option<C> {
   return {
     ...spec,
+    type: choices.map((c) => JSON.stringify(c)).join(' | '),
     check: (value, path) => {
       if (!(choices as readonly unknown[]).includes(value)) {
         throw new ConfigError(path, `expected ${choices.map((c) => JSON.stringify(c)).join(' or ')}, got ${show(value)}`);
@@ -97,8 +101,11 @@ export function choiceOption<const C extends string, S extends Spec<C> = Spec<C>
   };
 }
 
-/** An option with its own check (a URL, a status list, a token). */
-export function customOption<T, S extends Spec<T> & Pick<Option<T>, 'parse'> = Spec<T>>(check: (value: unknown, path: string) => T, spec: S): S & Option<T> {
+/** An option with its own check (a URL, a status list, a token); `type` is its input type as the docs show it. */
+export function customOption<T, S extends Spec<T> & Pick<Option<T>, 'type' | 'parse'> = Spec<T> & Pick<Option<T>, 'type'>>(
+  check: (value: unknown, path: string) => T,
+  spec: S,
+): S & Option<T> {
   return { ...spec, check };
 }
 
@@ -154,4 +161,15 @@ export function checkLayer(table: OptionTable, layer: Layer): Record<string, { v
     given[key] = { value: table[key]!.check(value, path), path };
   }
   return given;
+}
+
+/**
+ * The default as the docs show it: its `defaultText`, else the value; `undefined` when there is
+ * nothing worth printing after a flag (an option off by default, a switch that is off).
+ */
+export function defaultText(option: Option<unknown>): string | undefined {
+  if (option.defaultText !== undefined) return option.defaultText;
+  const value = option.default;
+  if (value === undefined || value === false || typeof value === 'function') return undefined;
+  return value === Infinity ? 'unlimited' : String(value);
 }

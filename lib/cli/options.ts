@@ -4,7 +4,7 @@
  * admin server's tables are reused as they are; a flag is one entry wherever it is declared.
  */
 import { ADMIN_OPTIONS, checkListenHost, PORT_RULE } from '../admin/options.js';
-import { booleanOption, choiceOption, customOption, numberOption, type FlagSpec, type Option, type OptionTable } from '../options.js';
+import { booleanOption, choiceOption, customOption, defaultText, numberOption, type FlagSpec, type Option, type OptionTable } from '../options.js';
 import { PROXY_BREAKER_OPTIONS, PROXY_OPTIONS } from '../proxy/options.js';
 
 export type LogFormat = 'text' | 'json';
@@ -15,7 +15,7 @@ export const ADMIN_TOKEN_ENV = 'PROXY_BREAKER_ADMIN_TOKEN';
 
 export const LISTEN_OPTIONS = {
   port: numberOption(PORT_RULE, { default: 8080, doc: 'listen port; 0 picks a free one', flag: { name: 'port', short: 'p', value: 'N' } }),
-  host: customOption(checkListenHost, { default: '127.0.0.1', doc: 'listen address', flag: { name: 'host', short: 'H', value: 'ADDR' } }),
+  host: customOption(checkListenHost, { type: 'string', default: '127.0.0.1', doc: 'listen address', flag: { name: 'host', short: 'H', value: 'ADDR' } }),
 } as const;
 
 /** The config file's `admin`: the admin server's own entries, with the CLI's flags. */
@@ -49,15 +49,8 @@ const switchFlag = (name: string, doc: string, extra: Partial<FlagSpec> = {}): F
 
 function flagsOf(table: OptionTable, prefix: string): FlagEntry[] {
   return Object.entries(table).flatMap(([key, option]) =>
-    option.flag === undefined ? [] : [{ flag: option.flag, doc: option.doc, defaultText: defaultShown(option), path: prefix === '' ? key : `${prefix}.${key}`, option }],
+    option.flag === undefined ? [] : [{ flag: option.flag, doc: option.doc, defaultText: defaultText(option), path: prefix === '' ? key : `${prefix}.${key}`, option }],
   );
-}
-
-function defaultShown(option: Option<unknown>): string | undefined {
-  if (option.defaultText !== undefined) return option.defaultText;
-  const value = option.default;
-  if (value === undefined || value === false || typeof value === 'function') return undefined;
-  return value === Infinity ? 'unlimited' : String(value);
 }
 
 /** Every flag, in `--help` order. */

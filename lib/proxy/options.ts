@@ -101,9 +101,9 @@ export const PROXY_BREAKER_OPTIONS = {
   // Replicas of one service fail together; jitter keeps their probes from arriving in step.
   jitter: { ...BREAKER_OPTIONS.jitter, default: 0.1 },
   halfOpenMaxCalls: { ...BREAKER_OPTIONS.halfOpenMaxCalls, flag: { name: 'half-open-requests', value: 'N' } },
-  failureRate: { ...BREAKER_OPTIONS.failureRate, doc: 'also open when PCT% of requests in --window failed', flag: { name: 'failure-rate', value: 'PCT' } },
-  window: { ...BREAKER_OPTIONS.window, doc: 'failure-rate window', flag: { name: 'window', value: 'MS' } },
-  minRequests: { ...BREAKER_OPTIONS.minRequests, doc: 'requests needed in the window before the rate rule decides', flag: { name: 'min-requests', value: 'N' } },
+  failureRate: { ...BREAKER_OPTIONS.failureRate, flag: { name: 'failure-rate', value: 'PCT' } },
+  window: { ...BREAKER_OPTIONS.window, flag: { name: 'window', value: 'MS' } },
+  minRequests: { ...BREAKER_OPTIONS.minRequests, flag: { name: 'min-requests', value: 'N' } },
 } as const;
 
 /**
@@ -116,6 +116,7 @@ export const PROXY_OPTIONS = {
     { default: 10_000, doc: 'call timeout: wait for response headers', flag: { name: 'timeout', value: 'MS' }, perRoute: true },
   ),
   failureStatus: customOption(statusSet, {
+    type: 'string | number[]',
     default: DEFAULT_FAILURE_STATUS,
     defaultText: '500-599',
     doc: 'statuses that count as failures, e.g. 502-504,500',
@@ -134,9 +135,10 @@ export const PROXY_OPTIONS = {
   ),
   slowStart: numberOption(
     { min: 0 },
-    { default: 0, defaultText: '0 = off', doc: "ramp a recovered target's share of traffic over MS", flag: { name: 'slow-start', value: 'MS' } },
+    { default: 0, defaultText: '0 = off', doc: "ms over which a recovered target's share of traffic ramps up to full", flag: { name: 'slow-start', value: 'MS' } },
   ),
   probePath: customOption(probePath, {
+    type: 'string',
     default: undefined,
     doc: 'probe half-open targets with GET PATH instead of a client request',
     flag: { name: 'probe-path', value: 'PATH' },
