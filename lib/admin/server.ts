@@ -15,10 +15,10 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CircuitState } from '../breaker/breaker.js';
-import type { Proxy } from '../proxy/proxy.js';
-import type { Target } from '../proxy/target.js';
 import { ConfigError } from '../errors.js';
 import { resolveOptions } from '../options.js';
+import type { Proxy } from '../proxy/proxy.js';
+import type { Target } from '../proxy/target.js';
 import { assertAdminBinding, BearerAuth, isCrossSite } from './auth.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard.js';
 import { EventHub } from './events.js';
@@ -42,8 +42,8 @@ export interface AdminServerOptions extends AdminHandlerOptions {
   host?: string;
 }
 
+/** The handler's share of the table; `port` and `host` are the server's. */
 const HANDLER_OPTIONS = { token: ADMIN_OPTIONS.token, sampleInterval: ADMIN_OPTIONS.sampleInterval };
-const SERVER_OPTIONS = { ...ADMIN_OPTIONS, port: { ...ADMIN_OPTIONS.port, default: undefined } };
 
 /** `(req, res)` for `http.createServer`; `close()` stops its sampler and ends its event streams. */
 export interface AdminHandler {
@@ -216,7 +216,7 @@ export function createAdminHandler(proxy: Proxy, options: AdminHandlerOptions = 
 
 /** Starts the admin server on its own listener; refuses a non-loopback `host` without a token. */
 export async function startAdminServer(proxy: Proxy, options: AdminServerOptions): Promise<AdminServer> {
-  const { port, host, token } = resolveOptions(SERVER_OPTIONS, [{ value: options, path: '' }]);
+  const { port, host, token } = resolveOptions(ADMIN_OPTIONS, [{ value: options, path: '' }]);
   if (port === undefined) throw new ConfigError('port', 'required: the admin listener\'s port (0 picks a free one)');
   assertAdminBinding(host, token);
   const handler = createAdminHandler(proxy, options);
