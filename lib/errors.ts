@@ -7,9 +7,10 @@
  * `TypeError` with code `ERR_INVALID_ARG_TYPE` (`invalidArgType`); `@circuitBreaker` on something
  * other than a method throws a `TypeError` while the class is defined; a second `proxy.listen()`
  * rejects with an `Error`. Errors of Node itself (`EADDRINUSE` from `listen()`) pass through as
- * they are. Module-private errors (the HTTP/1 parser's `ParseError`, the CLI's `CliError`) never
- * reach a caller: a parse error becomes the `cause` of an `UpstreamError`, a CLI error a line on
- * stderr and an exit code.
+ * they are. Errors private to a module never reach a library caller: the HTTP/1 parser's
+ * `ParseError` (and any error an upstream exchange fails with) becomes the `cause` of an
+ * `UpstreamError`; the CLI's errors (`CliError`, the demo's) become one line on stderr and an
+ * exit code.
  */
 export class ProxyBreakerError extends Error {
   readonly code: string;
