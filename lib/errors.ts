@@ -1,6 +1,16 @@
 /**
  * Every error this package throws or rejects with. Match on `code`, never on the message:
  * the code is permanent, the message may change (the Node core contract).
+ *
+ * Besides the classes below, and each for a bug in the calling code rather than a condition to
+ * handle, as Node does: `call()`/`wrap()` given something that is not a function throw a
+ * `TypeError` with code `ERR_INVALID_ARG_TYPE` (`invalidArgType`); `@circuitBreaker` on something
+ * other than a method throws a `TypeError` while the class is defined; a second `proxy.listen()`
+ * rejects with an `Error`. Errors of Node itself (`EADDRINUSE` from `listen()`) pass through as
+ * they are. Errors private to a module never reach a library caller: the HTTP/1 parser's
+ * `ParseError` (and any error an upstream exchange fails with) becomes the `cause` of an
+ * `UpstreamError`; the CLI's errors (`CliError`, the demo's) become one line on stderr and an
+ * exit code.
  */
 export class ProxyBreakerError extends Error {
   readonly code: string;
@@ -13,6 +23,12 @@ export class ProxyBreakerError extends Error {
   override get name(): string {
     return this.constructor.name;
   }
+}
+
+/** Node's convention for an argument of the wrong type (`ERR_INVALID_ARG_TYPE`). */
+export function invalidArgType(name: string, expected: string, value: unknown): TypeError & { code: 'ERR_INVALID_ARG_TYPE' } {
+  const shown = typeof value === 'function' ? 'a function' : value === null || typeof value !== 'object' ? String(value) : 'an object';
+  return Object.assign(new TypeError(`Expected \`${name}\` to be ${expected}, got ${shown}`), { code: 'ERR_INVALID_ARG_TYPE' as const });
 }
 
 /**
@@ -53,13 +69,20 @@ export class CallTimeoutError extends ProxyBreakerError {
   }
 }
 
-/** A configuration file or options object failed validation; `path` says where (e.g. `routes[2].targets[0]`). */
+/**
+ * An option failed validation: an option of `new CircuitBreaker()`, `createProxy()`, `reload()`,
+ * the admin server, a command-line flag or a config-file entry. `path` says where it was written
+ * (`routes[1].breaker.failureThreshold`, `resetTimeout`, `--timeout`); `reason` is the message
+ * without the path (`expected an integer >= 1, got 0`), so a caller can name the option its own way.
+ */
 export class ConfigError extends ProxyBreakerError {
   readonly path: string;
+  readonly reason: string;
 
-  constructor(path: string, message: string) {
-    super('ERR_INVALID_CONFIG', path ? `${path}: ${message}` : message);
+  constructor(path: string, reason: string) {
+    super('ERR_INVALID_CONFIG', path ? `${path}: ${reason}` : reason);
     this.path = path;
+    this.reason = reason;
   }
 }
 

@@ -1,92 +1,99 @@
 /**
- * Option validation, written once and used at every edge (constructor options, CLI flags, the
- * config file). Errors name the option and the value received, like Node's own validators.
+ * The validators behind every option (constructor options, `createProxy()`, the admin server, CLI
+ * flags, the config file), written once, like Node's own `validateInteger(value, name, min, max)`.
+ * Each takes the path the value was written at and throws `ConfigError` naming that path and the
+ * value received: `routes[1].breaker.failureThreshold: expected an integer >= 1, got 0`.
  */
+import { ConfigError } from './errors.js';
 
-type Invalid = (TypeError | RangeError) & { code: 'ERR_INVALID_OPTION' };
-
-function invalid(Kind: typeof TypeError | typeof RangeError, message: string): Invalid {
-  const error = new Kind(message) as Invalid;
-  error.code = 'ERR_INVALID_OPTION';
-  return error;
+/** `routes` + 1 -> `routes[1]`; `routes[1]` + `breaker` -> `routes[1].breaker`. */
+export function joinPath(path: string, key: string | number): string {
+  if (typeof key === 'number') return `${path}[${key}]`;
+  return path === '' ? key : `${path}.${key}`;
 }
 
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+/** A value as an error message shows it: JSON for scalars, the kind for objects, arrays and functions. */
+export function show(value: unknown): string {
   if (typeof value === 'function') return 'a function';
-  if (value === null || typeof value !== 'object') return String(value);
-  return Array.isArray(value) ? 'an array' : 'an object';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'number') return String(value); // JSON would print NaN and Infinity as null
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? String(value);
+  return 'an object';
+}
+
+/** A secret (a token) as an error message shows it: its kind, never its value. */
+export function showSecret(value: unknown): string {
+  if (value === '') return 'an empty string';
+  if (value === null || value === undefined) return String(value);
+  return typeof value === 'object' ? show(value) : `a ${typeof value}`;
 }
 
 export interface NumberRule {
-  /** Smallest allowed value (inclusive). */
+  /** Smallest allowed value. @default -Infinity */
   min?: number;
-  /** Largest allowed value (inclusive). */
+  /** `min` itself is not allowed (`> 0` rather than `>= 0`). */
+  exclusive?: boolean;
+  /** Largest allowed value (inclusive). @default Infinity */
   max?: number;
   integer?: boolean;
-  /** Allow `Infinity` (e.g. "unlimited"). */
+  /** Allow `Infinity` (e.g. "unlimited", "off"). */
   infinite?: boolean;
 }
 
-export function validateNumber(value: unknown, name: string, rule: NumberRule = {}): number {
-  const { min = -Infinity, max = Infinity, integer = false, infinite = false } = rule;
-  const expected = `${integer ? 'an integer' : 'a number'}${boundsText(min, max)}`;
-  if (typeof value !== 'number' || Number.isNaN(value)) {
-    throw invalid(TypeError, `Expected \`${name}\` to be ${expected}, got ${describe(value)}`);
-  }
-  const finite = Number.isFinite(value);
-  if ((!finite && !(infinite && value === Infinity)) || (integer && finite && !Number.isInteger(value)) || value < min || value > max) {
-    throw invalid(RangeError, `Expected \`${name}\` to be ${expected}, got ${describe(value)}`);
-  }
+/** What a number rule expects, for messages and `--help`: `an integer >= 1`, `a number > 0 and <= 100`. */
+export function expectedNumber(rule: NumberRule): string {
+  const { min = -Infinity, exclusive = false, max = Infinity, integer = false } = rule;
+  const kind = integer ? 'an integer' : 'a number';
+  if (min === -Infinity) return max === Infinity ? kind : `${kind} <= ${max}`;
+  if (max === Infinity) return `${kind} ${exclusive ? '>' : '>='} ${min}`;
+  return exclusive ? `${kind} > ${min} and <= ${max}` : `${kind} from ${min} to ${max}`;
+}
+
+export function isValidNumber(value: unknown, rule: NumberRule): value is number {
+  const { min = -Infinity, exclusive = false, max = Infinity, integer = false, infinite = false } = rule;
+  if (typeof value !== 'number' || Number.isNaN(value)) return false;
+  if (!Number.isFinite(value)) return infinite && value === Infinity && max === Infinity;
+  return (!integer || Number.isInteger(value)) && (exclusive ? value > min : value >= min) && value <= max;
+}
+
+/** `shown`: how to show the value received, when it was typed as text (`"abc"` for `--timeout abc`). */
+export function validateNumber(value: unknown, path: string, rule: NumberRule = {}, shown = show(value)): number {
+  if (!isValidNumber(value, rule)) throw new ConfigError(path, `expected ${expectedNumber(rule)}, got ${shown}`);
   return value;
 }
 
-function boundsText(min: number, max: number): string {
-  // Number.MIN_VALUE stands for "greater than 0"; printing it would read "between 5e-324 and 100".
-  if (max !== Infinity) return min === Number.MIN_VALUE ? ` > 0 and <= ${max}` : ` between ${min} and ${max}`;
-  if (min === Number.MIN_VALUE) return ' > 0';
-  return min === -Infinity ? '' : ` >= ${min}`;
-}
-
-/** A duration or count that must be strictly positive. */
-export function validatePositive(value: unknown, name: string, integer = false): number {
-  return validateNumber(value, name, { min: integer ? 1 : Number.MIN_VALUE, integer });
-}
-
-export function validateBoolean(value: unknown, name: string): boolean {
-  if (typeof value !== 'boolean') throw invalid(TypeError, `Expected \`${name}\` to be a boolean, got ${describe(value)}`);
+export function validateBoolean(value: unknown, path: string): boolean {
+  if (typeof value !== 'boolean') throw new ConfigError(path, `expected true or false, got ${show(value)}`);
   return value;
 }
 
-export function validateFunction<F extends Function>(value: unknown, name: string): F {
-  if (typeof value !== 'function') throw invalid(TypeError, `Expected \`${name}\` to be a function, got ${describe(value)}`);
+export function validateString(value: unknown, path: string): string {
+  if (typeof value !== 'string' || value === '') throw new ConfigError(path, `expected a non-empty string, got ${show(value)}`);
+  return value;
+}
+
+export function validateFunction<F extends Function>(value: unknown, path: string): F {
+  if (typeof value !== 'function') throw new ConfigError(path, `expected a function, got ${show(value)}`);
   return value as F;
 }
 
-export function validateString(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value === '') {
-    throw invalid(TypeError, `Expected \`${name}\` to be a non-empty string, got ${describe(value)}`);
-  }
+export function validateArray(value: unknown, path: string): unknown[] {
+  if (!Array.isArray(value)) throw new ConfigError(path, `expected an array, got ${show(value)}`);
   return value;
 }
 
-/** Throws when `options` has keys outside `known`: a misspelt option must not be silently ignored. */
-export function rejectUnknownKeys(options: object, known: readonly string[], where: string): void {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw invalid(TypeError, `Unknown option \`${key}\` in ${where} (known: ${known.join(', ')})`);
-    }
-  }
-}
-
-export function validateArray(value: unknown, name: string): unknown[] {
-  if (!Array.isArray(value)) throw invalid(TypeError, `Expected \`${name}\` to be an array, got ${describe(value)}`);
-  return value;
-}
-
-export function validateObject(value: unknown, name: string): Record<string, unknown> {
+export function validateObject(value: unknown, path: string, expected = 'an object'): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw invalid(TypeError, `Expected \`${name}\` to be an object, got ${describe(value)}`);
+    throw new ConfigError(path, `expected ${expected}, got ${show(value)}`);
   }
   return value as Record<string, unknown>;
+}
+
+/** Throws when `object` sets keys outside `known`: a misspelt option must not be silently ignored. */
+export function rejectUnknownKeys(object: Record<string, unknown>, known: readonly string[], path: string): void {
+  for (const key of Object.keys(object)) {
+    if (object[key] !== undefined && !known.includes(key)) {
+      throw new ConfigError(joinPath(path, key), `unknown option (known: ${known.join(', ')})`);
+    }
+  }
 }

@@ -139,11 +139,13 @@ test('assertAdminBinding() refuses a non-loopback host without a token, with a c
 test('startAdminServer() applies the binding rule and rejects a malformed token without quoting it', async () => {
   const proxy = createProxy({ target: 'http://127.0.0.1:1' });
   await assert.rejects(startAdminServer(proxy, { port: 0, host: '0.0.0.0' }), { code: 'ERR_INVALID_CONFIG' });
-  await assert.rejects(startAdminServer(proxy, { port: 0, token: 'has space' }), (error: Error) => {
-    assert.ok(error instanceof TypeError);
+  await assert.rejects(startAdminServer(proxy, { port: 0, token: 'has space' }), (error: Error & { code?: string; path?: string }) => {
+    assert.equal(error.code, 'ERR_INVALID_CONFIG');
+    assert.equal(error.path, 'token');
+    assert.equal(error.message, 'token: expected letters, digits and -._~+/ (a bearer token)');
     assert.ok(!error.message.includes('has space'));
     return true;
   });
-  await assert.rejects(startAdminServer(proxy, { port: 0, token: '' }), TypeError);
+  await assert.rejects(startAdminServer(proxy, { port: 0, token: '' }), { code: 'ERR_INVALID_CONFIG', path: 'token', message: 'token: expected a non-empty string, got an empty string' });
   assert.equal(proxy.listenerCount('stateChange'), 0);
 });

@@ -155,8 +155,9 @@ test('a handler mounted on any server answers, and close() stops it from keeping
 
 test('startAdminServer() validates its port and reports its URL', async (t) => {
   const proxy = createProxy({ target: 'http://127.0.0.1:1' });
-  await assert.rejects(startAdminServer(proxy, { port: -1 }), RangeError);
-  await assert.rejects(startAdminServer(proxy, { port: 1.5 }), RangeError);
+  await assert.rejects(startAdminServer(proxy, { port: -1 }), { name: 'ConfigError', code: 'ERR_INVALID_CONFIG', path: 'port', message: 'port: expected an integer from 0 to 65535, got -1' });
+  await assert.rejects(startAdminServer(proxy, { port: 1.5 }), { code: 'ERR_INVALID_CONFIG', path: 'port', message: /got 1\.5$/ });
+  await assert.rejects(startAdminServer(proxy, {} as never), { code: 'ERR_INVALID_CONFIG', path: 'port', message: /^port: required/ });
   const admin = await startAdminServer(proxy, { port: 0, host: '::1' }).catch(() => undefined);
   if (admin !== undefined) {
     t.after(() => admin.close());

@@ -68,7 +68,7 @@ test('call() with something that is not a function throws TypeError and takes no
   await assert.rejects(breaker.call(() => Promise.reject(new Error('down'))));
   t.mock.timers.tick(1000);
   assert.equal(breaker.state, CircuitState.HALF_OPEN);
-  assert.throws(() => breaker.call(undefined as never), { name: 'TypeError', message: /`fn`/ });
+  assert.throws(() => breaker.call(undefined as never), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /`fn`/ });
   assert.equal(await breaker.call(() => 'probe'), 'probe', 'the probe permit is still free');
   assert.equal(breaker.state, CircuitState.CLOSED);
 });
@@ -300,7 +300,7 @@ test('wrap(fn) works with a synchronous function and counts its throw as a failu
 
 test('wrap(fn) rejects an argument that is not a function', () => {
   const breaker = new CircuitBreaker();
-  assert.throws(() => breaker.wrap('nope' as never), { name: 'TypeError', code: 'ERR_INVALID_OPTION', message: /`fn`/ });
+  assert.throws(() => breaker.wrap('nope' as never), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: 'Expected `fn` to be a function, got nope' });
 });
 
 test('isFailure: an error it says is not a failure rejects the caller but counts as a success', async (t) => {

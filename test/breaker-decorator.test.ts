@@ -100,7 +100,7 @@ test('@circuitBreaker works on a static method', async () => {
 });
 
 test('@circuitBreaker validates its options when the class is defined', () => {
-  assert.throws(() => circuitBreaker({ failureThreshold: 0 }), { code: 'ERR_INVALID_OPTION', message: /`failureThreshold`/ });
+  assert.throws(() => circuitBreaker({ failureThreshold: 0 }), { code: 'ERR_INVALID_CONFIG', path: 'failureThreshold', message: /^failureThreshold: .*got 0$/ });
 });
 
 test('@circuitBreaker refuses to decorate anything but a method', () => {

@@ -31,7 +31,7 @@ test('reconfigure() keeps an open circuit open and uses the new reset timeout fo
 
 test('reconfigure() validates like the constructor', () => {
   const breaker = new CircuitBreaker();
-  assert.throws(() => breaker.reconfigure({ failureThreshold: 0 }), { name: 'RangeError', message: /failureThreshold/ });
+  assert.throws(() => breaker.reconfigure({ failureThreshold: 0 }), { name: 'ConfigError', code: 'ERR_INVALID_CONFIG', path: 'failureThreshold', message: /^failureThreshold: .*got 0$/ });
   assert.equal(breaker.options.failureThreshold, 5);
 });
 

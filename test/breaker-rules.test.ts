@@ -46,7 +46,7 @@ test('ConsecutiveFailures trips when the consecutive count reaches its threshold
 });
 
 test('ConsecutiveFailures rejects a threshold that is not a positive integer', () => {
-  for (const bad of [0, 1.5, NaN]) assert.throws(() => new ConsecutiveFailures(bad), { code: 'ERR_INVALID_OPTION', message: /`threshold`/ });
+  for (const bad of [0, 1.5, NaN]) assert.throws(() => new ConsecutiveFailures(bad), { code: 'ERR_INVALID_CONFIG', path: 'threshold', message: `threshold: expected an integer >= 1, got ${bad}` });
 });
 
 // FailureRate, directly
@@ -140,7 +140,7 @@ test('FailureRate rejects bad options naming the option', () => {
     [{ ...good, buckets: 1.5 }, 'buckets'],
   ];
   for (const [options, name] of cases) {
-    assert.throws(() => new FailureRate(options as never), { code: 'ERR_INVALID_OPTION', message: new RegExp(`\`${name}\``) });
+    assert.throws(() => new FailureRate(options as never), { code: 'ERR_INVALID_CONFIG', path: name, message: new RegExp(`^${name}: expected `) });
   }
 });
 

@@ -81,7 +81,7 @@ test('negative values reach the value check instead of parseArgs\' "ambiguous" e
 });
 
 test('each bad value names its flag', () => {
-  assert.equal(usageError(['-t', T, '--log-format', 'xml']), '--log-format: expected text or json, got "xml"');
+  assert.equal(usageError(['-t', T, '--log-format', 'xml']), '--log-format: expected "text" or "json", got "xml"');
   assert.equal(usageError(['-t', T, '--probe-path', 'health']), '--probe-path: expected a path like /health, got "health"');
   assert.match(usageError(['-t', T, '--failure-status', '600']), /^--failure-status: /);
   assert.match(usageError(['-t', T, '--host', 'a b']), /^--host: expected an address/);

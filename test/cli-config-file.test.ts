@@ -35,7 +35,7 @@ test('the shapes of listen, admin and log are checked, naming the path', () => {
   assert.equal(fileError({ admin: { prot: 1 } }), 'p.json: admin.prot: unknown option (known: port, host, token)');
   assert.equal(fileError({ admin: {} }), "p.json: admin.port: required: the admin server's port (0 picks a free one)");
   assert.equal(fileError({ admin: { port: 70000 } }), 'p.json: admin.port: expected an integer from 0 to 65535, got 70000');
-  assert.equal(fileError({ admin: { port: 1, host: '' } }), 'p.json: admin.host: expected a non-empty string, got ""');
+  assert.equal(fileError({ admin: { port: 1, host: '' } }), 'p.json: admin.host: expected an address like 127.0.0.1, :: or localhost, got ""');
   assert.equal(fileError({ listen: { port: 1.5 } }), 'p.json: listen.port: expected an integer from 0 to 65535, got 1.5');
   assert.equal(fileError({ listen: { hots: 'x' } }), 'p.json: listen.hots: unknown option (known: port, host)');
   assert.equal(fileError({ listen: [] }), 'p.json: listen: expected an object, got an array');

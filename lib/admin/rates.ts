@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Proxy } from '../proxy/proxy.js';
 import type { Outcome, Target } from '../proxy/target.js';
+import { validateNumber } from '../validate.js';
 
 /** Outcomes that mean the upstream failed the request. */
 const ERROR_OUTCOMES: readonly Outcome[] = ['failure_status', 'error', 'timeout'];
@@ -211,8 +212,6 @@ function pointAt(ring: Ring, before: number, after: number): RatePoint {
 }
 
 function positiveInteger(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1 || (name === 'capacity' && value < 2)) {
-    throw new RangeError(`Expected \`${name}\` to be an integer >= ${name === 'capacity' ? 2 : 1}, got ${String(value)}`);
-  }
-  return value;
+  // A ring of one sample has no interval to measure a rate over.
+  return validateNumber(value, name, { min: name === 'capacity' ? 2 : 1, integer: true });
 }

@@ -15,28 +15,35 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CircuitState } from '../breaker/breaker.js';
+import { ConfigError } from '../errors.js';
+import { resolveOptions } from '../options.js';
 import type { Proxy } from '../proxy/proxy.js';
 import type { Target } from '../proxy/target.js';
 import { assertAdminBinding, BearerAuth, isCrossSite } from './auth.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard.js';
 import { EventHub } from './events.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
+import { ADMIN_OPTIONS } from './options.js';
 import { RateSampler } from './rates.js';
 import { breakersView, statsView, targetView } from './views.js';
 
+/** Ranges and defaults: `ADMIN_OPTIONS` (lib/admin/options.ts). */
 export interface AdminHandlerOptions {
-  /** Bearer token required by the manual-control routes. @default none (only use on loopback) */
+  /** Bearer token required by the manual-control routes; none by default (only use on loopback). */
   token?: string;
-  /** Ms between rate samples and `stats` events. @default 1000 */
+  /** Ms between rate samples and `stats` events. */
   sampleInterval?: number;
 }
 
 export interface AdminServerOptions extends AdminHandlerOptions {
   /** Port of the admin listener; 0 picks a free one. */
   port: number;
-  /** Interface to bind; a non-loopback one requires `token`. @default '127.0.0.1' */
+  /** Interface to bind; a non-loopback one requires `token`. */
   host?: string;
 }
+
+/** The handler's share of the table; `port` and `host` are the server's. */
+const HANDLER_OPTIONS = { token: ADMIN_OPTIONS.token, sampleInterval: ADMIN_OPTIONS.sampleInterval };
 
 /** `(req, res)` for `http.createServer`; `close()` stops its sampler and ends its event streams. */
 export interface AdminHandler {
@@ -118,8 +125,9 @@ function readiness(proxy: Proxy): { ready: boolean; admitting: number; targets: 
  * unref'd sampling timer; call `handler.close()` when done with it.
  */
 export function createAdminHandler(proxy: Proxy, options: AdminHandlerOptions = {}): AdminHandler {
-  const auth = resolveToken(options.token);
-  const sampler = new RateSampler(proxy, options.sampleInterval === undefined ? {} : { interval: options.sampleInterval });
+  const { token, sampleInterval } = resolveOptions(HANDLER_OPTIONS, [{ value: options, path: '', otherKeys: ['port', 'host'] }]);
+  const auth = token === undefined ? undefined : new BearerAuth(token);
+  const sampler = new RateSampler(proxy, { interval: sampleInterval });
   const hub = new EventHub(proxy, sampler, { stats: () => statsView(proxy, sampler) });
   hub.attach();
   sampler.start();
@@ -206,21 +214,10 @@ export function createAdminHandler(proxy: Proxy, options: AdminHandlerOptions = 
   return handler;
 }
 
-function resolveToken(token: unknown): BearerAuth | undefined {
-  if (token === undefined) return undefined;
-  if (typeof token !== 'string' || !/^[A-Za-z0-9\-._~+/]+=*$/.test(token)) {
-    // Do not quote the value: it is a secret.
-    throw new TypeError('Expected `token` to be a non-empty string of token characters (A-Z a-z 0-9 - . _ ~ + /).');
-  }
-  return new BearerAuth(token);
-}
-
 /** Starts the admin server on its own listener; refuses a non-loopback `host` without a token. */
 export async function startAdminServer(proxy: Proxy, options: AdminServerOptions): Promise<AdminServer> {
-  const { port, host = '127.0.0.1', token } = options;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`Expected \`port\` to be an integer from 0 to 65535, got ${String(port)}`);
-  }
+  const { port, host, token } = resolveOptions(ADMIN_OPTIONS, [{ value: options, path: '' }]);
+  if (port === undefined) throw new ConfigError('port', 'required: the admin listener\'s port (0 picks a free one)');
   assertAdminBinding(host, token);
   const handler = createAdminHandler(proxy, options);
   const server = http.createServer({ headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 }, handler);

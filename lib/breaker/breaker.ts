@@ -1,15 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { CallTimeoutError, CircuitBreakerOpenError, withoutStack } from '../errors.js';
+import { CallTimeoutError, CircuitBreakerOpenError, ConfigError, invalidArgType, withoutStack } from '../errors.js';
 import { DeadlineQueue, monotonicClock, type Clock, type DeadlineEntry } from '../deadlines.js';
-import {
-  describe,
-  rejectUnknownKeys,
-  validateArray,
-  validateFunction,
-  validateNumber,
-  validateObject,
-  validatePositive,
-} from '../validate.js';
+import { show, validateArray, validateFunction, validateObject } from '../validate.js';
+import { resolveBreakerOptions, type ResolvedBreakerOptions } from './options.js';
 import { ConsecutiveFailures, FailureRate, type TripRule } from './rules.js';
 
 export const CircuitState = {
@@ -19,34 +12,34 @@ export const CircuitState = {
 } as const;
 export type CircuitState = (typeof CircuitState)[keyof typeof CircuitState];
 
+/** Ranges and defaults of the numeric options: `BREAKER_OPTIONS` (lib/breaker/options.ts). */
 export interface CircuitBreakerOptions {
-  /** Consecutive failures that open a closed circuit. @default 5 */
+  /** Consecutive failures that open a closed circuit. */
   failureThreshold?: number;
   /**
    * Milliseconds a `call()` may stay pending before it fails with `CallTimeoutError` and its
-   * signal is aborted. `Infinity` turns the timeout off. @default 10_000
+   * signal is aborted. `Infinity` turns the timeout off.
    */
   callTimeout?: number;
-  /** Milliseconds an open circuit waits before it lets a probe through. @default 30_000 */
+  /** Milliseconds an open circuit waits before it lets a probe through. */
   resetTimeout?: number;
   /**
    * Upper bound of the open period. Each failed probe in a row doubles the open period
    * (`resetTimeout * 2^k`) up to this bound; a close starts again from `resetTimeout`.
-   * @default resetTimeout (no backoff)
    */
   resetTimeoutMax?: number;
-  /** Random extra fraction (0-1) added to each open period so that many breakers do not probe in step. @default 0 */
+  /** Random extra fraction (0-1) added to each open period so that many breakers do not probe in step. */
   jitter?: number;
-  /** Probes allowed at once while HALF_OPEN. @default 1 */
+  /** Probes allowed at once while HALF_OPEN. */
   halfOpenMaxCalls?: number;
   /**
    * Also open when at least this percentage (0-100] of the calls completed within `window` failed,
    * once `minRequests` calls completed there. Off unless set.
    */
   failureRate?: number;
-  /** Sliding window of the failure-rate rule, ms. @default 10_000 */
+  /** Sliding window of the failure-rate rule, ms. */
   window?: number;
-  /** Calls the failure-rate rule needs in its window before it decides. @default 10 */
+  /** Calls the failure-rate rule needs in its window before it decides. */
   minRequests?: number;
   /** More trip rules; any rule that says so opens the circuit. */
   rules?: readonly TripRule[];
@@ -58,59 +51,6 @@ export interface CircuitBreakerOptions {
   isFailure?: (error: unknown) => boolean;
   /** Monotonic clock in ms. Inject one in tests. @default performance.now */
   clock?: Clock;
-}
-
-const OPTION_NAMES = [
-  'failureThreshold',
-  'callTimeout',
-  'resetTimeout',
-  'resetTimeoutMax',
-  'jitter',
-  'halfOpenMaxCalls',
-  'failureRate',
-  'window',
-  'minRequests',
-  'rules',
-  'isFailure',
-  'clock',
-] as const;
-
-export interface ResolvedBreakerOptions {
-  failureThreshold: number;
-  callTimeout: number;
-  resetTimeout: number;
-  resetTimeoutMax: number;
-  jitter: number;
-  halfOpenMaxCalls: number;
-  failureRate: number | undefined;
-  window: number;
-  minRequests: number;
-}
-
-/** Validates breaker options once, at the edge, and fills in the defaults. */
-export function resolveBreakerOptions(options: CircuitBreakerOptions = {}, where = 'CircuitBreaker options'): ResolvedBreakerOptions {
-  validateObject(options, where);
-  rejectUnknownKeys(options, OPTION_NAMES, where);
-  const resetTimeout = validatePositive(options.resetTimeout ?? 30_000, 'resetTimeout');
-  const resetTimeoutMax = validatePositive(options.resetTimeoutMax ?? resetTimeout, 'resetTimeoutMax');
-  if (resetTimeoutMax < resetTimeout) {
-    throw Object.assign(
-      new RangeError(`Expected \`resetTimeoutMax\` to be >= resetTimeout (${resetTimeout}), got ${describe(resetTimeoutMax)}`),
-      { code: 'ERR_INVALID_OPTION' },
-    );
-  }
-  return {
-    failureThreshold: validateNumber(options.failureThreshold ?? 5, 'failureThreshold', { min: 1, integer: true, infinite: true }),
-    callTimeout: validateNumber(options.callTimeout ?? 10_000, 'callTimeout', { min: Number.MIN_VALUE, infinite: true }),
-    resetTimeout,
-    resetTimeoutMax,
-    jitter: validateNumber(options.jitter ?? 0, 'jitter', { min: 0, max: 1 }),
-    halfOpenMaxCalls: validatePositive(options.halfOpenMaxCalls ?? 1, 'halfOpenMaxCalls', true),
-    failureRate:
-      options.failureRate === undefined ? undefined : validateNumber(options.failureRate, 'failureRate', { min: Number.MIN_VALUE, max: 100 }),
-    window: validatePositive(options.window ?? 10_000, 'window'),
-    minRequests: validatePositive(options.minRequests ?? 10, 'minRequests', true),
-  };
 }
 
 export interface BreakerCounts {
@@ -393,7 +333,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
    */
   call<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>): Promise<Awaited<T>> {
     // Checked before admission: a bad argument must not take a probe permit it never gives back.
-    validateFunction(fn, 'fn');
+    if (typeof fn !== 'function') throw invalidArgType('fn', 'a function', fn);
     const permit = this.#acquire();
     if (permit === REFUSED) return Promise.reject(this.#openError());
     const generation = this.#generation;
@@ -443,7 +383,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
 
   /** Returns a function with `fn`'s signature whose every call goes through this breaker. */
   wrap<A extends unknown[], R>(fn: (...args: A) => R | PromiseLike<R>): (...args: A) => Promise<Awaited<R>> {
-    validateFunction(fn, 'fn');
+    if (typeof fn !== 'function') throw invalidArgType('fn', 'a function', fn);
     return (...args: A) => this.call(() => fn(...args));
   }
 
@@ -594,9 +534,7 @@ function validateRule(rule: unknown, name: string): TripRule {
   const candidate = validateObject(rule, name);
   for (const method of ['success', 'failure', 'reset'] as const) {
     if (typeof candidate[method] !== 'function') {
-      throw Object.assign(new TypeError(`Expected \`${name}\` to be a trip rule with a \`${method}()\` method, got ${describe(rule)}`), {
-        code: 'ERR_INVALID_OPTION',
-      });
+      throw new ConfigError(name, `expected a trip rule with a ${method}() method, got ${show(rule)}`);
     }
   }
   return rule as TripRule;

@@ -1,12 +1,7 @@
-export { CircuitBreaker, CircuitState, Ticket, resolveBreakerOptions } from './breaker.js';
-export type {
-  BreakerCounts,
-  BreakerSnapshot,
-  CircuitBreakerEvents,
-  CircuitBreakerOptions,
-  ResolvedBreakerOptions,
-  StateChangeEvent,
-} from './breaker.js';
+export { CircuitBreaker, CircuitState, Ticket } from './breaker.js';
+export type { BreakerCounts, BreakerSnapshot, CircuitBreakerEvents, CircuitBreakerOptions, StateChangeEvent } from './breaker.js';
+export { resolveBreakerOptions } from './options.js';
+export type { ResolvedBreakerOptions } from './options.js';
 export { circuitBreaker } from './decorator.js';
 export { ConsecutiveFailures, FailureRate } from './rules.js';
 export type { FailureRateOptions, TripRule } from './rules.js';

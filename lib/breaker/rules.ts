@@ -73,10 +73,10 @@ export class FailureRate implements TripRule {
 
   constructor(options: FailureRateOptions) {
     // The class is public: bad values would otherwise surface as NaN buckets or a typed-array RangeError.
-    validateObject(options, 'FailureRate options');
-    this.percentage = validateNumber(options.percentage, 'percentage', { min: Number.MIN_VALUE, max: 100 });
+    validateObject(options, 'options');
+    this.percentage = validateNumber(options.percentage, 'percentage', { min: 0, exclusive: true, max: 100 });
     this.minRequests = validateNumber(options.minRequests, 'minRequests', { min: 1, integer: true });
-    this.window = validateNumber(options.window, 'window', { min: Number.MIN_VALUE });
+    this.window = validateNumber(options.window, 'window', { min: 0, exclusive: true });
     const buckets = validateNumber(options.buckets ?? 10, 'buckets', { min: 1, integer: true });
     this.#bucketSize = options.window / buckets;
     this.#slice = new Float64Array(buckets).fill(-1);

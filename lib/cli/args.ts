@@ -1,16 +1,18 @@
 /**
- * The flag table and the parsing of a command line into `CliArgs`: what was asked for and the
- * `ProxyOptions` the flags set. Every value is checked here, so an error names the flag the user
+ * The parsing of a command line into `CliArgs`: what was asked for and the `ProxyOptions` the
+ * flags set. The flags come from the option tables (lib/cli/options.ts); every value is checked
+ * here by its option's own check, under the flag's name, so an error names the flag the user
  * typed (`--timeout`), not the option it maps to (`timeout`).
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../errors.js';
+import { parseDecimal } from '../options.js';
 import { parseMatch, parseTargetUrl, type ProxyOptions, type RouteOptions } from '../proxy/options.js';
-import { StatusSet } from '../proxy/status-set.js';
+import { validateNumber, type NumberRule } from '../validate.js';
 import { CliError } from './cli-error.js';
+import { FLAG_ENTRIES, LOG_FORMATS, type FlagEntry, type LogFormat } from './options.js';
 
-export type LogFormat = 'text' | 'json';
-export const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
+export { LOG_FORMATS, type LogFormat };
 
 /** What the command line asked for, before a config file is read. */
 export interface CliArgs {
@@ -30,113 +32,82 @@ export interface CliArgs {
   flagOf: ReadonlyMap<string, string>;
 }
 
-interface NumberRule {
-  min: number;
-  max?: number;
-  integer?: boolean;
-  /** `min` itself is not allowed (`> 0` rather than `>= 0`). */
-  exclusive?: boolean;
+/** `node:util` `parseArgs` gets its table from the option tables. */
+const PARSE_OPTIONS: NonNullable<ParseArgsConfig['options']> = Object.fromEntries(
+  FLAG_ENTRIES.map(({ flag }) => [
+    flag.name,
+    { type: flag.value === undefined ? 'boolean' : 'string', ...(flag.short === undefined ? {} : { short: flag.short }), ...(flag.multiple ? { multiple: true } : {}) },
+  ]),
+);
+
+/** Runs a check of an option table or of lib/proxy, turning its `ConfigError` (named after the flag) into a `CliError`. */
+export function checked<T>(validate: () => T): T {
+  try {
+    return validate();
+  } catch (error) {
+    if (error instanceof ConfigError) throw new CliError(error.message);
+    throw error;
+  }
 }
 
-export interface Flag {
-  short?: string;
-  type: 'string' | 'boolean';
-  multiple?: boolean;
-  /** The value's placeholder in --help, e.g. `URL`. */
-  value?: string;
-  help: string;
-  /** The `ProxyOptions` path the flag sets (`breaker.failureThreshold`), when it maps onto one. */
-  option?: string;
-  /** For numeric flags: the allowed range. */
-  number?: NumberRule;
+/**
+ * A flag's value as an option value, checked by its option under the flag's name: read by the
+ * option's `parse` (a number), else checked and passed on as typed (a status list stays text,
+ * for `ProxyOptions` and the routing table).
+ */
+function flagValue(entry: FlagEntry, value: string | boolean): unknown {
+  const { option, flag } = entry;
+  if (option === undefined || typeof value === 'boolean') return value;
+  const at = `--${flag.name}`;
+  if (option.parse !== undefined) return checked(() => option.parse!(value, at));
+  checked(() => option.check(value, at));
+  return value;
 }
-
-/** Every flag, in --help order. `node:util` `parseArgs` gets its table from this one. */
-export const FLAGS = {
-  target: { short: 't', type: 'string', multiple: true, value: 'URL', option: 'targets', help: 'upstream origin, http: or https:, repeatable (replicas of one catch-all route "/")' },
-  route: { type: 'string', multiple: true, value: 'MATCH=URL[,URL]', option: 'routes', help: 'a route: MATCH is a path prefix (/api/users), a host (users.example.com) or both (users.example.com/v2); repeatable' },
-  'strip-prefix': { type: 'boolean', help: 'strip the matched path prefix of every --route (per route in the config file)' },
-  port: { short: 'p', type: 'string', value: 'N', number: { min: 0, max: 65535, integer: true }, help: 'listen port (default 8080; 0 picks a free port)' },
-  host: { short: 'H', type: 'string', value: 'ADDR', help: 'listen address (default 127.0.0.1)' },
-  'failure-threshold': { type: 'string', value: 'N', option: 'breaker.failureThreshold', number: { min: 1, integer: true }, help: 'consecutive failures that open a circuit (default 5)' },
-  timeout: { type: 'string', value: 'MS', option: 'timeout', number: { min: 0, exclusive: true }, help: 'call timeout: wait for response headers (default 10000)' },
-  'reset-timeout': { type: 'string', value: 'MS', option: 'breaker.resetTimeout', number: { min: 0, exclusive: true }, help: 'time a circuit stays open before a probe (default 30000)' },
-  'reset-timeout-max': { type: 'string', value: 'MS', option: 'breaker.resetTimeoutMax', number: { min: 0, exclusive: true }, help: 'cap of the doubling open period (default 10 x reset timeout)' },
-  'half-open-requests': { type: 'string', value: 'N', option: 'breaker.halfOpenMaxCalls', number: { min: 1, integer: true }, help: 'probes allowed at once (default 1)' },
-  'failure-status': { type: 'string', value: 'LIST', option: 'failureStatus', help: 'statuses that count as failures (default 500-599), e.g. 502-504,500' },
-  'failure-rate': { type: 'string', value: 'PCT', option: 'breaker.failureRate', number: { min: 0, max: 100, exclusive: true }, help: 'also open when PCT% of requests in --window failed (off by default)' },
-  window: { type: 'string', value: 'MS', option: 'breaker.window', number: { min: 0, exclusive: true }, help: 'failure-rate window (default 10000)' },
-  'min-requests': { type: 'string', value: 'N', option: 'breaker.minRequests', number: { min: 1, integer: true }, help: 'requests needed in the window before the rate rule decides (default 10)' },
-  retries: { type: 'string', value: 'N', option: 'retries', number: { min: 0, integer: true }, help: 'failover retries (default 1 with several targets, 0 with one)' },
-  'max-concurrent': { type: 'string', value: 'N', option: 'maxConcurrent', number: { min: 1, integer: true }, help: 'requests in flight per target (default unlimited)' },
-  'slow-start': { type: 'string', value: 'MS', option: 'slowStart', number: { min: 0 }, help: "ramp a recovered target's share of traffic over MS (default 0 = off)" },
-  'probe-path': { type: 'string', value: 'PATH', option: 'probePath', help: 'probe half-open targets with GET PATH instead of a client request' },
-  'preserve-host': { type: 'boolean', option: 'preserveHost', help: "forward the client's Host header" },
-  insecure: { type: 'boolean', option: 'insecure', help: "do not verify https targets' certificates (prints a warning)" },
-  'admin-port': { type: 'string', value: 'N', number: { min: 0, max: 65535, integer: true }, help: 'serve the admin API, metrics and dashboard on this port (off unless given)' },
-  'admin-host': { type: 'string', value: 'ADDR', help: 'admin listen address (default 127.0.0.1; any other needs a token)' },
-  'admin-token': { type: 'string', value: 'TOKEN', help: 'bearer token for the admin control routes (or env PROXY_BREAKER_ADMIN_TOKEN)' },
-  'access-log': { type: 'boolean', help: 'one JSON line per request on stdout' },
-  'log-format': { type: 'string', value: 'text|json', help: 'state changes and errors on stderr (default text)' },
-  config: { type: 'string', value: 'FILE', help: 'read options from a JSON file (see below); SIGHUP reloads it' },
-  check: { type: 'boolean', help: 'with --config: validate, print the resolved routing table, exit 0 (or 2)' },
-  demo: { type: 'boolean', help: 'run against an embedded flaky upstream (see below)' },
-  help: { short: 'h', type: 'boolean', help: 'show this help' },
-  version: { short: 'v', type: 'boolean', help: 'print the version' },
-} as const satisfies Record<string, Flag>;
-
-type FlagName = keyof typeof FLAGS;
-const FLAG_LIST: ReadonlyArray<[FlagName, Flag]> = Object.entries(FLAGS) as Array<[FlagName, Flag]>;
 
 /** Parses a command line (without `node` and the script). Throws `CliError` naming the flag. */
 export function parseCliArgs(argv: readonly string[]): CliArgs {
-  let values: Record<string, string | string[] | boolean | undefined>;
+  let values: Record<string, string | boolean | Array<string | boolean> | undefined>;
   try {
-    ({ values } = parseArgs({ args: joinDashedValues(argv), options: FLAGS, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({ args: joinDashedValues(argv), options: PARSE_OPTIONS, strict: true, allowPositionals: false }));
   } catch (error) {
     throw new CliError(parseErrorLine(error));
   }
   const flagOf = new Map<string, string>();
-  const proxy: Record<string, unknown> = {};
-  const set = (name: FlagName, value: unknown): void => {
-    const path = (FLAGS[name] as Flag).option!;
-    setPath(proxy, path, value);
-    flagOf.set(path, `--${name}`);
+  const root: Record<string, unknown> = {};
+  const set = (entry: FlagEntry, value: unknown): void => {
+    setPath(root, entry.path!, value);
+    flagOf.set(entry.path!, `--${entry.flag.name}`);
   };
 
-  for (const [name, flag] of FLAG_LIST) {
-    const value = values[name];
-    if (value === undefined || flag.option === undefined || name === 'target' || name === 'route') continue;
-    if (flag.number !== undefined) set(name, parseNumber(value as string, `--${name}`, flag.number));
-    else if (name === 'failure-status') set(name, statusList(value as string));
-    else if (name === 'probe-path') set(name, probePath(value as string));
-    else set(name, value);
-  }
-
+  const stripPrefix = values['strip-prefix'] === true;
   const targets = values.target as string[] | undefined;
   const routes = values.route as string[] | undefined;
-  const stripPrefix = values['strip-prefix'] === true;
-  if (targets !== undefined) set('target', targets.map((text) => targetUrl(text, '--target')));
-  if (routes !== undefined) set('route', routes.map((text) => parseRoute(text, stripPrefix)));
+  for (const entry of FLAG_ENTRIES) {
+    const value = values[entry.flag.name];
+    if (value === undefined || entry.path === undefined) continue;
+    if (entry.flag.name === 'target') set(entry, targets!.map((text) => targetUrl(text, '--target')));
+    else if (entry.flag.name === 'route') set(entry, routes!.map((text) => parseRoute(text, stripPrefix)));
+    else set(entry, flagValue(entry, value as string | boolean));
+  }
 
+  const { listen = {}, admin = {}, log = {}, ...proxy } = root as {
+    listen?: CliArgs['listen'];
+    admin?: CliArgs['admin'];
+    log?: { format?: LogFormat; accessLog?: boolean };
+  } & ProxyOptions;
   const args: CliArgs = {
     help: values.help === true,
     version: values.version === true,
     check: values.check === true,
     demo: values.demo === true,
     config: values.config as string | undefined,
-    logFormat: values['log-format'] === undefined ? undefined : logFormat(values['log-format'] as string),
-    listen: {},
-    admin: {},
-    accessLog: values['access-log'] === true ? true : undefined,
-    proxy: proxy as ProxyOptions,
+    logFormat: log.format,
+    listen,
+    admin,
+    accessLog: log.accessLog,
+    proxy,
     flagOf,
   };
-  if (values.port !== undefined) args.listen.port = parseNumber(values.port as string, '--port', FLAGS.port.number);
-  if (values.host !== undefined) args.listen.host = listenHost(values.host as string, '--host');
-  if (values['admin-port'] !== undefined) args.admin.port = parseNumber(values['admin-port'] as string, '--admin-port', FLAGS['admin-port'].number);
-  if (values['admin-host'] !== undefined) args.admin.host = listenHost(values['admin-host'] as string, '--admin-host');
-  if (values['admin-token'] !== undefined) args.admin.token = adminToken(values['admin-token'] as string);
   if (args.config === '') throw new CliError('--config: expected a file name, got ""');
   checkCombinations(args, targets !== undefined, routes !== undefined, stripPrefix);
   return args;
@@ -174,69 +145,26 @@ function parseRoute(text: string, stripPrefix: boolean): RouteOptions {
   return stripPrefix ? { match, targets, stripPrefix: true } : { match, targets };
 }
 
-/** Runs a validator of lib/proxy, turning its `ConfigError` (already named after the flag) into a `CliError`. */
-function checked<T>(validate: () => T): T {
-  try {
-    return validate();
-  } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message);
-    throw error;
-  }
-}
-
 /** Checked here so the error names the flag; passed on as typed, for logs and the routing table. */
 function targetUrl(text: string, flag: string): string {
   checked(() => parseTargetUrl(text, flag));
   return text;
 }
 
-function statusList(text: string): string {
-  checked(() => StatusSet.parse(text, '--failure-status'));
-  return text;
-}
-
-function probePath(text: string): string {
-  if (!text.startsWith('/') || /[\s#]/.test(text)) throw new CliError(`--probe-path: expected a path like /health, got ${JSON.stringify(text)}`);
-  return text;
-}
-
-function logFormat(text: string): LogFormat {
-  if (!(LOG_FORMATS as readonly string[]).includes(text)) throw new CliError(`--log-format: expected text or json, got ${JSON.stringify(text)}`);
-  return text as LogFormat;
-}
-
-function listenHost(text: string, flag: string): string {
-  if (text === '' || /[\s/]/.test(text)) throw new CliError(`${flag}: expected an address like 127.0.0.1, :: or localhost, got ${JSON.stringify(text)}`);
-  return text;
-}
-
-/** A bearer token (RFC 6750 token68 characters). Its value is never echoed: it is a secret. */
-export function adminToken(text: string, source = '--admin-token'): string {
-  if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(text)) throw new CliError(`${source}: expected letters, digits and -._~+/ (a bearer token)`);
-  return text;
-}
-
-/** Plain decimal numbers only: `Number()` would also take "", "0x10" and "1e3". */
+/** A number typed as `flag`'s value, checked against `rule`. */
 export function parseNumber(text: string, flag: string, rule: NumberRule): number {
-  const { min, max = Infinity, integer = false, exclusive = false } = rule;
-  const value = /^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : Number.NaN;
-  const ok = !Number.isNaN(value) && (!integer || Number.isInteger(value)) && (exclusive ? value > min : value >= min) && value <= max;
-  if (!ok) {
-    const kind = integer ? 'an integer' : 'a number';
-    const range = max !== Infinity ? ` ${exclusive ? `> ${min} and <=` : `from ${min} to`} ${max}` : ` ${exclusive ? '>' : '>='} ${min}`;
-    throw new CliError(`${flag}: expected ${kind}${range}, got ${JSON.stringify(text)}`);
-  }
-  return value;
+  return checked(() => validateNumber(parseDecimal(text), flag, rule, JSON.stringify(text)));
 }
 
+/** `breaker.failureThreshold` -> `{ breaker: { failureThreshold } }`. */
 function setPath(object: Record<string, unknown>, path: string, value: unknown): void {
   const [head, tail] = path.split('.') as [string, string | undefined];
   if (tail === undefined) object[head] = value;
   else ((object[head] ??= {}) as Record<string, unknown>)[tail] = value;
 }
 
-const SHORT_TO_LONG = new Map(FLAG_LIST.flatMap(([name, flag]) => (flag.short === undefined ? [] : [[`-${flag.short}`, `--${name}`]])));
-const TAKES_VALUE = new Set(FLAG_LIST.filter(([, flag]) => flag.type === 'string').map(([name]) => `--${name}`));
+const SHORT_TO_LONG = new Map(FLAG_ENTRIES.flatMap(({ flag }) => (flag.short === undefined ? [] : [[`-${flag.short}`, `--${flag.name}`]])));
+const TAKES_VALUE = new Set(FLAG_ENTRIES.filter(({ flag }) => flag.value !== undefined).map(({ flag }) => `--${flag.name}`));
 
 /**
  * `parseArgs` will not take a value that starts with a dash (`--timeout -5`): it reports an

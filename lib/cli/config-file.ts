@@ -13,24 +13,24 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import { checkKeys, expectObject, show, type ProxyOptions } from '../proxy/options.js';
-import { LOG_FORMATS, type LogFormat } from './args.js';
+import { checkLayer, resolveOptions, type OptionTable } from '../options.js';
+import { PROXY_OPTIONS, type ProxyOptions } from '../proxy/options.js';
+import { rejectUnknownKeys, validateObject } from '../validate.js';
 import { CliError } from './cli-error.js';
 import { parseJson } from './json.js';
+import { FILE_SECTIONS, type LogFormat } from './options.js';
 
 /** The admin server's settings; passed through for the admin server to use. */
 export interface AdminConfig {
   port: number;
-  /** @default '127.0.0.1' */
   host: string;
   /** Bearer token the admin API asks for; none when undefined. */
   token: string | undefined;
 }
 
 export interface LogConfig {
-  /** @default 'text' */
   format: LogFormat;
-  /** One line per proxied request. @default false */
+  /** One line per proxied request. */
   accessLog: boolean;
 }
 
@@ -48,10 +48,9 @@ export interface FileConfig {
 }
 
 /** The keys the CLI adds to `ProxyOptions` at the top of the file. */
-export const CLI_KEYS = ['listen', 'admin', 'log'] as const;
-const LISTEN_KEYS = ['port', 'host'];
-const ADMIN_KEYS = ['port', 'host', 'token'];
-const LOG_KEYS = ['format', 'accessLog'];
+export const CLI_KEYS = Object.keys(FILE_SECTIONS) as ReadonlyArray<keyof typeof FILE_SECTIONS>;
+/** Every key the top of the file may hold, in the order an unknown-key error lists them. */
+const TOP_KEYS = ['target', 'targets', 'routes', 'breaker', ...Object.keys(PROXY_OPTIONS), ...CLI_KEYS];
 
 /** Reads and checks a config file; errors name the file and where in it. */
 export function readConfigFile(file: string): FileConfig {
@@ -82,61 +81,25 @@ export function parseConfigText(text: string, file: string): FileConfig {
 }
 
 function splitConfig(value: unknown): FileConfig {
-  const top = expectObject(value, '', 'a JSON object like {"routes": [...]} at the top');
+  const top = validateObject(value, '', 'a JSON object like {"routes": [...]} at the top');
+  rejectUnknownKeys(top, TOP_KEYS, '');
   const { listen, admin, log, ...proxy } = top;
-  return { proxy: proxy as ProxyOptions, listen: listenConfig(listen), admin: adminConfig(admin), log: logConfig(log) };
+  return {
+    proxy: proxy as ProxyOptions,
+    listen: given(FILE_SECTIONS.listen, listen, 'listen') as ListenConfig,
+    admin: adminConfig(admin),
+    log: given(FILE_SECTIONS.log, log, 'log') as Partial<LogConfig>,
+  };
 }
 
-function listenConfig(value: unknown): ListenConfig {
-  if (value === undefined) return {};
-  const listen = expectObject(value, 'listen');
-  checkKeys(listen, LISTEN_KEYS, 'listen');
-  const out: ListenConfig = {};
-  if (listen.port !== undefined) out.port = port(listen.port, 'listen.port');
-  if (listen.host !== undefined) out.host = string(listen.host, 'listen.host');
-  return out;
+/** The options a section of the file sets, checked, without defaults: flags go over them, defaults under them (config.ts). */
+function given(table: OptionTable, value: unknown, path: string): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(checkLayer(table, { value, path })).map(([key, set]) => [key, set.value]));
 }
 
 function adminConfig(value: unknown): AdminConfig | undefined {
   if (value === undefined) return undefined;
-  const admin = expectObject(value, 'admin');
-  checkKeys(admin, ADMIN_KEYS, 'admin');
-  if (admin.port === undefined) throw new ConfigError('admin.port', 'required: the admin server\'s port (0 picks a free one)');
-  return {
-    port: port(admin.port, 'admin.port'),
-    host: admin.host === undefined ? '127.0.0.1' : string(admin.host, 'admin.host'),
-    token: admin.token === undefined ? undefined : string(admin.token, 'admin.token', true),
-  };
-}
-
-function logConfig(value: unknown): Partial<LogConfig> {
-  if (value === undefined) return {};
-  const log = expectObject(value, 'log');
-  checkKeys(log, LOG_KEYS, 'log');
-  const out: Partial<LogConfig> = {};
-  if (log.format !== undefined) {
-    if (!(LOG_FORMATS as readonly unknown[]).includes(log.format)) throw new ConfigError('log.format', `expected "text" or "json", got ${show(log.format)}`);
-    out.format = log.format as LogFormat;
-  }
-  if (log.accessLog !== undefined) {
-    if (typeof log.accessLog !== 'boolean') throw new ConfigError('log.accessLog', `expected true or false, got ${show(log.accessLog)}`);
-    out.accessLog = log.accessLog;
-  }
-  return out;
-}
-
-function port(value: unknown, where: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
-    throw new ConfigError(where, `expected an integer from 0 to 65535, got ${show(value)}`);
-  }
-  return value;
-}
-
-/** `secret`: never echo the value (a token), only its type. */
-function string(value: unknown, where: string, secret = false): string {
-  if (typeof value !== 'string' || value === '') {
-    const got = !secret ? show(value) : typeof value === 'string' ? 'an empty string' : value === null ? 'null' : `a ${typeof value}`;
-    throw new ConfigError(where, `expected a non-empty string, got ${got}`);
-  }
-  return value;
+  const admin = resolveOptions(FILE_SECTIONS.admin, [{ value, path: 'admin' }]);
+  if (admin.port === undefined) throw new ConfigError('admin.port', "required: the admin server's port (0 picks a free one)");
+  return { port: admin.port, host: admin.host, token: admin.token };
 }

@@ -3,14 +3,15 @@
  * `resolveProxyOptions`. Read at start, and again on SIGHUP.
  */
 import { assertAdminBinding } from '../admin/auth.js';
+import { checkToken } from '../admin/options.js';
 import { ConfigError } from '../errors.js';
 import { resolveProxyOptions, type ProxyConfig, type ProxyOptions } from '../proxy/options.js';
-import { adminToken, flagForPath, type CliArgs } from './args.js';
+import { checked, flagForPath, type CliArgs } from './args.js';
 import { CliError } from './cli-error.js';
-import { CLI_KEYS, readConfigFile, type AdminConfig, type LogConfig } from './config-file.js';
+import { readConfigFile, type AdminConfig, type LogConfig } from './config-file.js';
+import { ADMIN_TOKEN_ENV, CLI_ADMIN_OPTIONS, LISTEN_OPTIONS, LOG_OPTIONS } from './options.js';
 
-export const DEFAULT_PORT = 8080;
-export const DEFAULT_HOST = '127.0.0.1';
+export { ADMIN_TOKEN_ENV };
 
 export interface CliConfig {
   /** What `createProxy()` and `proxy.reload()` get. */
@@ -42,17 +43,17 @@ export function resolveCliConfig(args: CliArgs, base: ProxyOptions = {}): CliCon
     proxy,
     resolved,
     listen: {
-      port: args.listen.port ?? file?.listen.port ?? DEFAULT_PORT,
-      host: args.listen.host ?? file?.listen.host ?? DEFAULT_HOST,
+      port: args.listen.port ?? file?.listen.port ?? LISTEN_OPTIONS.port.default,
+      host: args.listen.host ?? file?.listen.host ?? LISTEN_OPTIONS.host.default,
     },
     admin: adminSettings(args, file?.admin),
-    log: { format: args.logFormat ?? file?.log.format ?? 'text', accessLog: args.accessLog ?? file?.log.accessLog ?? false },
+    log: {
+      format: args.logFormat ?? file?.log.format ?? LOG_OPTIONS.format.default,
+      accessLog: args.accessLog ?? file?.log.accessLog ?? LOG_OPTIONS.accessLog.default,
+    },
     configFile: args.config,
   };
 }
-
-/** Environment variable for the admin token, so that it need not show in `ps`. */
-export const ADMIN_TOKEN_ENV = 'PROXY_BREAKER_ADMIN_TOKEN';
 
 /**
  * The admin server's settings: flags over the file, the token also from the environment. A
@@ -66,12 +67,13 @@ function adminSettings(args: CliArgs, file: AdminConfig | undefined): AdminConfi
     return undefined;
   }
   const env = process.env[ADMIN_TOKEN_ENV];
-  const token = args.admin.token ?? (env === undefined || env === '' ? undefined : adminToken(env, ADMIN_TOKEN_ENV)) ?? file?.token;
-  const host = args.admin.host ?? file?.host ?? DEFAULT_HOST;
+  const token = args.admin.token ?? (env === undefined || env === '' ? undefined : checked(() => checkToken(env, ADMIN_TOKEN_ENV))) ?? file?.token;
+  const host = args.admin.host ?? file?.host ?? CLI_ADMIN_OPTIONS.host.default;
   try {
     assertAdminBinding(host, token);
   } catch (error) {
-    throw new CliError(`${args.admin.host === undefined ? 'admin.host' : '--admin-host'}: ${(error as Error).message.replace(/^admin: /, '')}`);
+    if (!(error instanceof ConfigError)) throw error;
+    throw new CliError(`${args.admin.host === undefined ? 'admin.host' : '--admin-host'}: ${error.reason}`);
   }
   return { port, host, token };
 }
@@ -93,13 +95,7 @@ function blame(error: unknown, args: CliArgs): unknown {
   if (flag !== undefined) {
     // A flag's own value (`--timeout`) needs no path; an item of a repeated flag (`--route`) does.
     const item = error.path.includes('[') && !/breaker\.\w+$/.test(error.path);
-    const inner = item ? error.message : error.message.slice(error.path.length + 2);
-    return new CliError(`${flag}: ${inner}`);
+    return new CliError(`${flag}: ${item ? error.message : error.reason}`);
   }
-  if (args.config === undefined) return new CliError(error.message);
-  let message = error.message;
-  if (/^\w+$/.test(error.path) && message.endsWith(')') && message.includes('unknown option (known: ')) {
-    message = `${message.slice(0, -1)}, ${CLI_KEYS.join(', ')})`;
-  }
-  return new CliError(`${args.config}: ${message}`);
+  return new CliError(args.config === undefined ? error.message : `${args.config}: ${error.message}`);
 }

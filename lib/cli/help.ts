@@ -1,22 +1,10 @@
 /**
- * `--help` and `--version`. The option lines come from the flag table, so they cannot drift.
+ * `--help` and `--version`. The option lines come from the option tables, so they cannot drift.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FLAGS, type Flag } from './args.js';
-
-function optionLines(): string {
-  const entries = Object.entries(FLAGS) as Array<[string, Flag]>;
-  const lines = entries
-    .filter(([name]) => name !== 'help' && name !== 'version')
-    .map(([name, flag]) => {
-      const left = `${flag.short === undefined ? '    ' : `-${flag.short}, `}--${name}${flag.value === undefined ? '' : ` ${flag.value}`}`;
-      return `  ${left.padEnd(27)}  ${flag.help}`;
-    });
-  lines.push('  -h, --help    -v, --version');
-  return lines.join('\n');
-}
+import { optionLines } from './options.js';
 
 export function helpText(): string {
   return `Usage:

@@ -1,30 +1,37 @@
 /**
- * The proxy's options: their types, defaults and validation, done once at the edge. The CLI flags
- * and the config file both map onto `ProxyOptions`; everything past this module works with the
- * resolved, checked `ProxyConfig` and never validates again.
+ * The proxy's options: one table (`PROXY_OPTIONS`, `ROUTE_OPTIONS`, `PROXY_BREAKER_OPTIONS`)
+ * declares each option's check, default, doc and command-line flag; validation, defaults, the
+ * CLI, `--help` and the README's option list all read it. The CLI flags and the config file both
+ * map onto `ProxyOptions`; everything past this module works with the resolved, checked
+ * `ProxyConfig` and never validates again.
  */
-import { resolveBreakerOptions, type ResolvedBreakerOptions } from '../breaker/breaker.js';
+import { BREAKER_OPTIONS } from '../breaker/options.js';
 import { ConfigError } from '../errors.js';
+import { booleanOption, checkLayer, customOption, numberOption, resolveOptions, type Resolved, type Siblings } from '../options.js';
+import { joinPath as join, rejectUnknownKeys, show, validateObject } from '../validate.js';
 import { decodeUnreserved, normalizeHost } from './path.js';
 import { DEFAULT_FAILURE_STATUS, StatusSet } from './status-set.js';
 
-/** Breaker options per target (see `CircuitBreakerOptions`); the call timeout is the proxy's `timeout`. */
+/**
+ * Breaker options per target (see `CircuitBreakerOptions`); the call timeout is the proxy's
+ * `timeout`. Ranges and defaults: `PROXY_BREAKER_OPTIONS` below, listed by `--help` and the README.
+ */
 export interface ProxyBreakerOptions {
-  /** Consecutive failures that open a target's circuit. @default 5 */
+  /** Consecutive failures that open a target's circuit. */
   failureThreshold?: number;
-  /** Ms a circuit stays open before a probe. @default 30_000 */
+  /** Ms a circuit stays open before a probe. */
   resetTimeout?: number;
-  /** Cap of the open period as failed probes double it. @default 10 * resetTimeout */
+  /** Cap of the open period as failed probes double it. */
   resetTimeoutMax?: number;
-  /** Random extra fraction of each open period, so replicas' breakers do not probe in step. @default 0.1 */
+  /** Random extra fraction of each open period, so replicas' breakers do not probe in step. */
   jitter?: number;
-  /** Probes let through at once while half-open. @default 1 */
+  /** Probes let through at once while half-open. */
   halfOpenMaxCalls?: number;
   /** Also open when this percentage of requests in `window` failed (after `minRequests`). Off unless set. */
   failureRate?: number;
-  /** Window of the failure-rate rule, ms. @default 10_000 */
+  /** Window of the failure-rate rule, ms. */
   window?: number;
-  /** Requests the failure-rate rule needs in its window. @default 10 */
+  /** Requests the failure-rate rule needs in its window. */
   minRequests?: number;
 }
 
@@ -38,16 +45,17 @@ export interface RouteOptions {
   match: string;
   /** The service's replicas: requests are balanced over them. */
   targets: TargetInput | readonly TargetInput[];
-  /** Forward `/api/users/7` as `/7` when the route matched `/api/users`. @default false */
+  /** Forward `/api/users/7` as `/7` when the route matched `/api/users`. */
   stripPrefix?: boolean;
-  /** This route's call timeout (ms to wait for response headers). @default the proxy's `timeout` */
+  /** This route's call timeout (ms to wait for response headers). */
   timeout?: number;
-  /** Statuses that count as failures on this route. @default the proxy's `failureStatus` */
+  /** Statuses that count as failures on this route. */
   failureStatus?: string | readonly number[];
   /** Breaker options for this route's targets, over the proxy's `breaker`. */
   breaker?: ProxyBreakerOptions;
 }
 
+/** Ranges and defaults: `PROXY_OPTIONS` below, listed by `--help` and the README. */
 export interface ProxyOptions {
   /** One upstream origin: shorthand for a catch-all route `/`. */
   target?: TargetInput;
@@ -57,108 +65,139 @@ export interface ProxyOptions {
   routes?: readonly RouteOptions[];
   /** Default breaker options of every target. */
   breaker?: ProxyBreakerOptions;
-  /** Call timeout: ms to wait for response headers (not for a slow body). @default 10_000 */
+  /** Call timeout: ms to wait for response headers (not for a slow body). */
   timeout?: number;
-  /** Statuses that count as a target's failure, e.g. `"500-599"`, `"502-504,500"`. @default "500-599" */
+  /** Statuses that count as a target's failure, e.g. `"500-599"`, `"502-504,500"`. */
   failureStatus?: string | readonly number[];
-  /** Forward the client's `Host` instead of the target's. @default false */
+  /** Forward the client's `Host` instead of the target's. */
   preserveHost?: boolean;
-  /** Failover retries of a request that no target could have processed. @default 1 with several targets, else 0 */
+  /** Failover retries of a request that no target could have processed. */
   retries?: number;
-  /** Retries allowed as a percentage of requests in flight (Envoy's retry budget). @default 20 */
+  /** Retries allowed as a percentage of requests in flight (Envoy's retry budget). */
   retryBudgetPercent?: number;
-  /** Retries always allowed at once, whatever the budget. @default 3 */
+  /** Retries always allowed at once, whatever the budget. */
   retryBudgetMin?: number;
-  /** Requests in flight per target; beyond it a request is refused (503) or goes elsewhere. @default Infinity */
+  /** Requests in flight per target; beyond it a request is refused (503) or goes elsewhere. */
   maxConcurrent?: number;
-  /** Ms over which a recovered target's share of traffic ramps up to full. @default 0 (off) */
+  /** Ms over which a recovered target's share of traffic ramps up to full. */
   slowStart?: number;
-  /** Probe half-open targets with `GET probePath` instead of a client's request. @default off */
+  /** Probe half-open targets with `GET probePath` instead of a client's request. */
   probePath?: string;
-  /** Skip TLS certificate verification of https targets. Prints a warning in the CLI. @default false */
+  /** Skip TLS certificate verification of https targets. Prints a warning in the CLI. */
   insecure?: boolean;
 }
 
-export interface ResolvedRoute {
+/** The breaker entries of the proxy's table: the breaker's own, with the proxy's defaults and flags. */
+export const PROXY_BREAKER_OPTIONS = {
+  failureThreshold: { ...BREAKER_OPTIONS.failureThreshold, doc: 'consecutive failures that open a circuit', flag: { name: 'failure-threshold', value: 'N' } },
+  resetTimeout: { ...BREAKER_OPTIONS.resetTimeout, flag: { name: 'reset-timeout', value: 'MS' } },
+  resetTimeoutMax: {
+    ...BREAKER_OPTIONS.resetTimeoutMax,
+    // Backoff on by default in the proxy: a target down for an hour is probed every 5 min, not every 30 s.
+    default: (siblings: Siblings) => (siblings.resetTimeout as number) * 10,
+    defaultText: '10 x reset timeout',
+    flag: { name: 'reset-timeout-max', value: 'MS' },
+  },
+  // Replicas of one service fail together; jitter keeps their probes from arriving in step.
+  jitter: { ...BREAKER_OPTIONS.jitter, default: 0.1 },
+  halfOpenMaxCalls: { ...BREAKER_OPTIONS.halfOpenMaxCalls, flag: { name: 'half-open-requests', value: 'N' } },
+  failureRate: { ...BREAKER_OPTIONS.failureRate, flag: { name: 'failure-rate', value: 'PCT' } },
+  window: { ...BREAKER_OPTIONS.window, flag: { name: 'window', value: 'MS' } },
+  minRequests: { ...BREAKER_OPTIONS.minRequests, flag: { name: 'min-requests', value: 'N' } },
+} as const;
+
+/**
+ * The proxy's own options, in `--help` order. `perRoute`: a route may set it too, over this value.
+ * `target`, `targets`, `routes` and `breaker` are structure, resolved by `resolveProxyOptions`.
+ */
+export const PROXY_OPTIONS = {
+  timeout: numberOption(
+    { min: 0, exclusive: true },
+    { default: 10_000, doc: 'call timeout: wait for response headers', flag: { name: 'timeout', value: 'MS' }, perRoute: true },
+  ),
+  failureStatus: customOption(statusSet, {
+    type: 'string | number[]',
+    default: DEFAULT_FAILURE_STATUS,
+    defaultText: '500-599',
+    doc: 'statuses that count as failures, e.g. 502-504,500',
+    flag: { name: 'failure-status', value: 'LIST' },
+    perRoute: true,
+  }),
+  retries: numberOption(
+    { min: 0, integer: true },
+    { default: undefined, defaultText: '1 with several targets, 0 with one', doc: 'failover retries', flag: { name: 'retries', value: 'N' } },
+  ),
+  retryBudgetPercent: numberOption({ min: 0 }, { default: 20, doc: 'retries allowed as a percentage of requests in flight' }),
+  retryBudgetMin: numberOption({ min: 0, integer: true }, { default: 3, doc: 'retries always allowed at once, whatever the budget' }),
+  maxConcurrent: numberOption(
+    { min: 1, integer: true, infinite: true },
+    { default: Infinity, doc: 'requests in flight per target', flag: { name: 'max-concurrent', value: 'N' } },
+  ),
+  slowStart: numberOption(
+    { min: 0 },
+    { default: 0, defaultText: '0 = off', doc: "ms over which a recovered target's share of traffic ramps up to full", flag: { name: 'slow-start', value: 'MS' } },
+  ),
+  probePath: customOption(probePath, {
+    type: 'string',
+    default: undefined,
+    doc: 'probe half-open targets with GET PATH instead of a client request',
+    flag: { name: 'probe-path', value: 'PATH' },
+  }),
+  preserveHost: booleanOption({ default: false, doc: "forward the client's Host header", flag: { name: 'preserve-host' } }),
+  insecure: booleanOption({ default: false, doc: "do not verify https targets' certificates (prints a warning)", flag: { name: 'insecure' } }),
+} as const;
+
+/** Options only a route has (besides `match`, `targets` and `breaker`). */
+export const ROUTE_OPTIONS = {
+  stripPrefix: booleanOption({ default: false, doc: 'forward /api/users/7 as /7 when the route matched /api/users' }),
+} as const;
+
+type PerRouteKey = { [K in keyof typeof PROXY_OPTIONS]: (typeof PROXY_OPTIONS)[K] extends { perRoute: true } ? K : never }[keyof typeof PROXY_OPTIONS];
+const PER_ROUTE = Object.fromEntries(Object.entries(PROXY_OPTIONS).filter(([, option]) => 'perRoute' in option && option.perRoute)) as Pick<
+  typeof PROXY_OPTIONS,
+  PerRouteKey
+>;
+/** What a route resolves from the table: its own options, and the per-route ones over the top-level values. */
+const ROUTE_TABLE = { ...ROUTE_OPTIONS, ...PER_ROUTE };
+
+const STRUCTURE_KEYS = ['target', 'targets', 'routes', 'breaker'] as const;
+const ROUTE_STRUCTURE_KEYS = ['match', 'targets', 'breaker'] as const;
+
+export type ResolvedProxyBreakerOptions = Resolved<typeof PROXY_BREAKER_OPTIONS>;
+
+/** A route as the proxy uses it: its `match` split, its targets parsed, and every option resolved. */
+export type ResolvedRoute = {
   /** The `match` as given, for logs and the routing table. */
   match: string;
   /** Lower-case host without port or trailing dot; `undefined` matches any host. */
   host: string | undefined;
   /** Path prefix without a trailing slash; `''` for the root. */
   prefix: string;
-  stripPrefix: boolean;
-  timeout: number;
-  failureStatus: StatusSet;
-  breaker: ResolvedBreakerOptions;
+  breaker: ResolvedProxyBreakerOptions;
   targets: URL[];
+  /** The proxy's `retries`, or its default for this route's number of targets. */
   retries: number;
+} & Resolved<typeof ROUTE_TABLE>;
+
+/** The proxy's resolved options: its routes, and the options that are not per route. */
+export type ProxyConfig = { routes: ResolvedRoute[] } & Omit<Resolved<typeof PROXY_OPTIONS>, PerRouteKey | 'retries'>;
+
+// The public option types are written by hand for their docs; these fail to compile when one of
+// them and the table disagree on which options exist.
+type SameKeys<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const proxyKeysMatch: SameKeys<keyof ProxyOptions, keyof typeof PROXY_OPTIONS | (typeof STRUCTURE_KEYS)[number]> = true;
+const routeKeysMatch: SameKeys<keyof RouteOptions, keyof typeof ROUTE_TABLE | (typeof ROUTE_STRUCTURE_KEYS)[number]> = true;
+const breakerKeysMatch: SameKeys<keyof ProxyBreakerOptions, keyof typeof PROXY_BREAKER_OPTIONS> = true;
+void [proxyKeysMatch, routeKeysMatch, breakerKeysMatch];
+
+function statusSet(value: unknown, path: string): StatusSet {
+  return StatusSet.parse(value as string, path);
 }
 
-export interface ProxyConfig {
-  routes: ResolvedRoute[];
-  preserveHost: boolean;
-  retryBudgetPercent: number;
-  retryBudgetMin: number;
-  maxConcurrent: number;
-  slowStart: number;
-  probePath: string | undefined;
-  insecure: boolean;
-}
-
-const PROXY_KEYS = [
-  'target', 'targets', 'routes', 'breaker', 'timeout', 'failureStatus', 'preserveHost', 'retries',
-  'retryBudgetPercent', 'retryBudgetMin', 'maxConcurrent', 'slowStart', 'probePath', 'insecure',
-] as const;
-const ROUTE_KEYS = ['match', 'targets', 'stripPrefix', 'timeout', 'failureStatus', 'breaker'] as const;
-const BREAKER_KEYS = [
-  'failureThreshold', 'resetTimeout', 'resetTimeoutMax', 'jitter', 'halfOpenMaxCalls', 'failureRate', 'window', 'minRequests',
-] as const;
-
-function join(path: string, key: string | number): string {
-  if (typeof key === 'number') return `${path}[${key}]`;
-  return path === '' ? key : `${path}.${key}`;
-}
-
-/** The config-file checks below are shared with the CLI's reader of `listen`, `admin` and `log`. */
-export function expectObject(value: unknown, where: string, expected = 'an object'): Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConfigError(where, `expected ${expected}, got ${show(value)}`);
+function probePath(value: unknown, path: string): string {
+  if (typeof value !== 'string' || !value.startsWith('/') || /[\s#]/.test(value)) {
+    throw new ConfigError(path, `expected a path like /health, got ${show(value)}`);
   }
-  return value as Record<string, unknown>;
-}
-
-/** A value as an error message shows it: JSON for scalars, the kind for objects and arrays. */
-export function show(value: unknown): string {
-  if (Array.isArray(value)) return 'an array';
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? String(value);
-  return 'an object';
-}
-
-/** A misspelt option must not be silently ignored. */
-export function checkKeys(object: Record<string, unknown>, known: readonly string[], where: string): void {
-  for (const key of Object.keys(object)) {
-    if (object[key] !== undefined && !known.includes(key)) {
-      throw new ConfigError(join(where, key), `unknown option (known: ${known.join(', ')})`);
-    }
-  }
-}
-
-function number(value: unknown, where: string, { min = 0, integer = false, infinite = false, exclusive = false } = {}): number {
-  const ok =
-    typeof value === 'number' &&
-    !Number.isNaN(value) &&
-    (Number.isFinite(value) || (infinite && value === Infinity)) &&
-    (!integer || !Number.isFinite(value) || Number.isInteger(value)) &&
-    (exclusive ? value > min : value >= min);
-  if (!ok) {
-    const kind = integer ? 'an integer' : 'a number';
-    throw new ConfigError(where, `expected ${kind} ${exclusive ? '>' : '>='} ${min}, got ${show(value)}`);
-  }
-  return value as number;
-}
-
-function boolean(value: unknown, where: string): boolean {
-  if (typeof value !== 'boolean') throw new ConfigError(where, `expected true or false, got ${show(value)}`);
   return value;
 }
 
@@ -183,40 +222,6 @@ export function parseTargetUrl(value: unknown, where: string): URL {
     throw new ConfigError(where, `${JSON.stringify(text)} must be an origin like ${url.origin} (no path, query or fragment)`);
   }
   return url;
-}
-
-function resolveBreaker(layers: readonly unknown[], where: readonly string[]): ResolvedBreakerOptions {
-  const merged: Record<string, unknown> = {};
-  layers.forEach((layer, i) => {
-    if (layer === undefined) return;
-    const object = expectObject(layer, where[i]!);
-    checkKeys(object, BREAKER_KEYS, where[i]!);
-    // An option set to `undefined` is not set: it must not hide the proxy-level value.
-    for (const key of Object.keys(object)) if (object[key] !== undefined) merged[key] = object[key];
-  });
-  const resetTimeout = (merged.resetTimeout as number | undefined) ?? 30_000;
-  const defaults = { jitter: 0.1, resetTimeoutMax: typeof resetTimeout === 'number' ? resetTimeout * 10 : undefined };
-  try {
-    return resolveBreakerOptions({ ...defaults, ...merged, callTimeout: Infinity });
-  } catch (error) {
-    // Name the option where it was written, like every other config error.
-    const message = (error as Error).message;
-    const option = /`(\w+)`/.exec(message)?.[1];
-    // The last layer that sets the option is where it was written (the proxy's `breaker` when
-    // the route does not set it); the route's layer when no layer does (a default went wrong).
-    let layer = where.length - 1;
-    if (option !== undefined) {
-      for (let i = layers.length - 1; i >= 0; i--) {
-        const value = layers[i] as Record<string, unknown> | undefined;
-        if (value?.[option] !== undefined) {
-          layer = i;
-          break;
-        }
-      }
-    }
-    const at = where[layer] ?? 'breaker';
-    throw new ConfigError(option === undefined ? at : join(at, option), message.replace(/^Expected `\w+` to be/, 'expected'));
-  }
 }
 
 function resolveTargets(value: unknown, where: string): URL[] {
@@ -263,43 +268,51 @@ export function parseMatch(value: unknown, where: string): { host: string | unde
 
 /** Validates options once and fills in defaults. Throws `ConfigError` naming the offending path. */
 export function resolveProxyOptions(input: ProxyOptions, where = ''): ProxyConfig {
-  const options = expectObject(input, where === '' ? 'options' : where);
-  checkKeys(options, PROXY_KEYS, where);
+  const options = validateObject(input, where === '' ? 'options' : where);
+  const top = resolveOptions(PROXY_OPTIONS, [{ value: options, path: where, otherKeys: STRUCTURE_KEYS }]);
   const at = (key: string) => join(where, key);
-
-  const timeout = number(options.timeout ?? 10_000, at('timeout'), { exclusive: true });
-  const failureStatus = options.failureStatus === undefined ? DEFAULT_FAILURE_STATUS : StatusSet.parse(options.failureStatus as string, at('failureStatus'));
-  const retries = options.retries === undefined ? undefined : number(options.retries, at('retries'), { integer: true });
 
   const given = [options.target, options.targets, options.routes].filter((x) => x !== undefined).length;
   if (given !== 1) {
     throw new ConfigError(where, given === 0 ? 'no target: give `target`, `targets` or `routes`' : 'give only one of `target`, `targets` and `routes`');
   }
-  let routeInputs: Array<{ value: Record<string, unknown>; where: string }>;
+  /** `own`: the route's options as written; none for the catch-all route made from `target`/`targets`. */
+  let routeInputs: Array<{ value: Record<string, unknown>; own: Record<string, unknown> | undefined; where: string; targetsWhere: string }>;
   if (options.routes !== undefined) {
     if (!Array.isArray(options.routes) || options.routes.length === 0) throw new ConfigError(at('routes'), `expected a non-empty array of routes, got ${show(options.routes)}`);
-    routeInputs = options.routes.map((route, i) => ({ value: expectObject(route, join(at('routes'), i)), where: join(at('routes'), i) }));
+    routeInputs = options.routes.map((route, i) => {
+      const routeWhere = join(at('routes'), i);
+      const value = validateObject(route, routeWhere);
+      return { value, own: value, where: routeWhere, targetsWhere: join(routeWhere, 'targets') };
+    });
   } else {
+    // The catch-all route made from `target`/`targets`: its errors name those keys.
     const targetsWhere = options.target !== undefined ? at('target') : at('targets');
-    routeInputs = [{ value: { match: '/', targets: options.target ?? options.targets, [TARGETS_WHERE]: targetsWhere }, where }];
+    routeInputs = [{ value: { match: '/', targets: options.target ?? options.targets }, own: undefined, where, targetsWhere }];
   }
+  // Checked once on its own, so that a bad value is reported at `breaker` even when every route overrides it.
+  checkLayer(PROXY_BREAKER_OPTIONS, { value: options.breaker, path: at('breaker') });
 
-  const routes = routeInputs.map(({ value, where: routeWhere }): ResolvedRoute => {
-    const shorthand = value[TARGETS_WHERE] as string | undefined;
-    if (shorthand === undefined) checkKeys(value, ROUTE_KEYS, routeWhere);
+  const routes = routeInputs.map(({ value, own, where: routeWhere, targetsWhere }): ResolvedRoute => {
     const rat = (key: string) => join(routeWhere, key);
     const { host, prefix } = parseMatch(value.match, rat('match'));
-    const targets = resolveTargets(value.targets, shorthand ?? rat('targets'));
+    const targets = resolveTargets(value.targets, targetsWhere);
+    const routeLevel = resolveOptions(ROUTE_TABLE, [
+      { value: options, path: where, otherKeys: [...STRUCTURE_KEYS, ...Object.keys(PROXY_OPTIONS)] },
+      ...(own === undefined ? [] : [{ value: own, path: routeWhere, otherKeys: ROUTE_STRUCTURE_KEYS }]),
+    ]);
+    const breaker = resolveOptions(PROXY_BREAKER_OPTIONS, [
+      { value: options.breaker, path: at('breaker') },
+      { value: own?.breaker, path: rat('breaker') },
+    ]);
     return {
       match: value.match as string,
       host,
       prefix,
-      stripPrefix: value.stripPrefix === undefined ? false : boolean(value.stripPrefix, rat('stripPrefix')),
-      timeout: value.timeout === undefined ? timeout : number(value.timeout, rat('timeout'), { exclusive: true }),
-      failureStatus: value.failureStatus === undefined ? failureStatus : StatusSet.parse(value.failureStatus as string, rat('failureStatus')),
-      breaker: resolveBreaker([options.breaker, value.breaker], [at('breaker'), rat('breaker')]),
+      ...routeLevel,
+      breaker,
       targets,
-      retries: retries ?? (targets.length > 1 ? 1 : 0),
+      retries: top.retries ?? (targets.length > 1 ? 1 : 0),
     };
   });
 
@@ -312,26 +325,9 @@ export function resolveProxyOptions(input: ProxyOptions, where = ''): ProxyConfi
   });
   checkSharedTargets(routes, at('routes'));
 
-  return {
-    routes,
-    preserveHost: options.preserveHost === undefined ? false : boolean(options.preserveHost, at('preserveHost')),
-    retryBudgetPercent: number(options.retryBudgetPercent ?? 20, at('retryBudgetPercent')),
-    retryBudgetMin: number(options.retryBudgetMin ?? 3, at('retryBudgetMin'), { integer: true }),
-    maxConcurrent: number(options.maxConcurrent ?? Infinity, at('maxConcurrent'), { integer: true, infinite: true, min: 1 }),
-    slowStart: number(options.slowStart ?? 0, at('slowStart')),
-    probePath: options.probePath === undefined ? undefined : probePath(options.probePath, at('probePath')),
-    insecure: options.insecure === undefined ? false : boolean(options.insecure, at('insecure')),
-  };
-}
-
-/** Marks the internal catch-all route made from `target`/`targets`, so its errors name those keys. */
-const TARGETS_WHERE = Symbol('targetsWhere') as unknown as string;
-
-function probePath(value: unknown, where: string): string {
-  if (typeof value !== 'string' || !value.startsWith('/') || /[\s#]/.test(value)) {
-    throw new ConfigError(where, `expected a path like /health, got ${show(value)}`);
-  }
-  return value;
+  const proxyLevel: Record<string, unknown> = { ...top };
+  for (const key of [...Object.keys(PER_ROUTE), 'retries']) delete proxyLevel[key];
+  return { routes, ...proxyLevel } as ProxyConfig;
 }
 
 /**
