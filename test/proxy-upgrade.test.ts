@@ -385,3 +385,15 @@ test('a client that leaves a pending handshake is reported as 499 aborted', asyn
   assert.equal(p.proxy.inFlight, 0);
   assert.equal(targetOf(p, up.url).latency.count, 0, 'an abandoned handshake says nothing about latency');
 });
+
+test('a long answer refusing the upgrade is relayed whole, then the connection closes', async (t) => {
+  const length = 4 * 1024 * 1024;
+  const up = await rawUpstream(t, `HTTP/1.1 403 Forbidden\r\nContent-Length: ${length}\r\n\r\n${'x'.repeat(length)}`);
+  const p = await proxy(t, { target: up.url });
+  const client = new Client(p.port);
+  client.socket.write(handshake());
+  const reply = parseRaw(await client.rest());
+  assert.equal(reply.status, 403);
+  assert.equal(reply.body.length, length);
+  assert.equal(targetOf(p, up.url).requests.success, 1);
+});

@@ -193,3 +193,17 @@ test('a probe emits no response event and is not counted as a request of its tar
   assert.equal(snapshot.inFlight, 0);
   assert.equal(snapshot.counts.successes, 1, 'the breaker counted the probe');
 });
+
+test("a probe reads at most a bounded part of its answer's body, then drops the connection", async (t) => {
+  const [a] = await upstreams(t, [{ type: 'status', status: 500 }]);
+  const { proxy, url } = await startProxy(t, {
+    target: a!.url,
+    probePath: `/bytes/${64 * 1024 * 1024}`,
+    breaker: { failureThreshold: 1, resetTimeout: 50, jitter: 0 },
+  });
+  assert.equal((await request(url)).status, 500);
+  await a!.setMode('ok');
+  await until(() => targetOf(proxy, a!).state === 'CLOSED', 'the probe to close the circuit', 2000);
+  await until(() => a!.stats().aborted === 1, 'the probe to drop its connection', 2000);
+  assert.equal(a!.stats().inFlight, 0);
+});

@@ -1,12 +1,13 @@
 /**
  * Keep-alive HTTP/1.1 connections to one upstream origin, and the pool that reuses them.
  *
- * This replaces `http.Agent` + `http.request` on the proxy's hot path (see response-parser.ts for
- * why). A connection carries one request at a time; it reports the response to its current
+ * This replaces `http.Agent` + `http.request` for everything the proxy sends upstream: proxied
+ * requests (the hot path, see response-parser.ts for why), upgrade handshakes and probes. A
+ * connection carries one request at a time; it reports the response to its current
  * `ResponseSink` through plain method calls, and goes back to the pool only when the response
  * was complete, the request fully sent, the target did not ask to close, and no byte came that
  * nobody asked for. Anything else destroys the connection: a connection in an unknown state is
- * never reused.
+ * never reused. A 101 to an upgrade request hands the socket over for good (`sendUpgrade`).
  */
 import type { IncomingMessage } from 'node:http';
 import * as net from 'node:net';

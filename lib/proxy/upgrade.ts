@@ -71,6 +71,7 @@ export class Tunnel extends ClientAttempt implements UpgradeSink {
   /** Client bytes that arrived while the handshake was pending, for the target once it upgrades. */
   #early: Buffer[] = [];
   #earlyLength = 0;
+  #drainListening = false;
 
   constructor(context: AttemptContext, req: IncomingMessage, socket: Duplex, head: Buffer, route: Route) {
     super(context, req, route);
@@ -123,6 +124,7 @@ export class Tunnel extends ClientAttempt implements UpgradeSink {
   };
 
   readonly #onClientDrain = (): void => {
+    this.#drainListening = false;
     this.#upstream?.resume();
   };
 
@@ -179,6 +181,9 @@ export class Tunnel extends ClientAttempt implements UpgradeSink {
   upstreamData(chunk: Buffer): void {
     if (chunk.length === 0 || this.socket.write(chunk)) return;
     this.#upstream?.pause();
+    // One listener, however many pieces of one read met a full socket.
+    if (this.#drainListening) return;
+    this.#drainListening = true;
     this.socket.once('drain', this.#onClientDrain);
   }
 
