@@ -38,7 +38,7 @@ function fakeTarget(clock: () => number, status: () => number, manual = false): 
     },
     abort() {},
   };
-  const pool = { acquire: () => connection };
+  const pool = { open: () => connection };
   const target = { breaker, origin: 'http://probe.test', hostname: 'probe.test', port: 80, hostHeader: 'probe.test', pool };
   return { target: target as unknown as Target, probes: () => probes, answer: () => respond() };
 }

@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import { afterEach, test, type TestContext } from 'node:test';
 import { decodeFrame, encodeClientFrame, webSocketAccept, WS_OPCODE, type WebSocketFrame } from '../fixtures/upstream.js';
 import { Proxy } from '../lib/index.js';
-import { delay, parseRaw, proxy, targetOf, upstream, waitFor, type RawResponse } from './proxy-helpers.js';
+import { delay, parseRaw, proxy, request, targetOf, upstream, waitFor, type RawResponse } from './proxy-helpers.js';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 
@@ -396,4 +396,15 @@ test('a long answer refusing the upgrade is relayed whole, then the connection c
   assert.equal(reply.status, 403);
   assert.equal(reply.body.length, length);
   assert.equal(targetOf(p, up.url).requests.success, 1);
+});
+
+test('an upgrade handshake goes out on a new connection, not an idle keep-alive one', async (t) => {
+  const up = await upstream(t);
+  const p = await proxy(t, { target: up.url });
+  assert.equal((await request(p.port, '/')).status, 200);
+  await waitFor('the keep-alive connection to be idle', () => up.stats().connections === 1 && up.stats().inFlight === 0);
+  const client = new Client(p.port);
+  client.socket.write(handshake());
+  assert.equal((await client.head()).status, 101);
+  assert.equal(up.stats().connections, 2, 'a second connection carries the tunnel');
 });

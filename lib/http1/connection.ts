@@ -85,6 +85,15 @@ export class UpstreamPool {
       }
       connection.destroy();
     }
+    return this.open();
+  }
+
+  /**
+   * A new connection, never an idle one: for a request that cannot go again elsewhere (an
+   * upgrade handshake, a probe) if the target closes an idle connection just as it goes out, so
+   * that such a race is not charged to the target as a failure.
+   */
+  open(): UpstreamConnection {
     const connection = new UpstreamConnection(this, this.#connect());
     this.#all.add(connection);
     this.opened++;

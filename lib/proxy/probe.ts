@@ -48,7 +48,7 @@ export class Probe extends Attempt implements ResponseSink {
       // probePath is validated at the edge; a head that still fails says nothing about the target.
       return this.abandon();
     }
-    const connection = target.pool.acquire();
+    const connection = target.pool.open();
     this.#connection = connection;
     connection.send(this, head, false, undefined, 0);
   }

@@ -101,7 +101,7 @@ export class Tunnel extends ClientAttempt implements UpgradeSink {
       ticket.release();
       return this.answer(500, 'proxy_internal_error', 'error');
     }
-    const connection = target.pool.acquire();
+    const connection = target.pool.open();
     this.#upstream = connection;
     connection.sendUpgrade(this, head);
   }
