@@ -65,8 +65,7 @@ export abstract class Attempt implements DeadlineEntry {
   ticket!: Ticket;
   /** How it ended; set once. */
   outcome: Outcome | undefined = undefined;
-  /** The current target's final head arrived. */
-  headReceived = false;
+  #headReceived = false;
   /** That head's status is a failure status, charged when it came: nothing is charged twice. */
   #failureStatus = false;
   /** Interim (1xx) heads from the current target. */
@@ -74,6 +73,11 @@ export abstract class Attempt implements DeadlineEntry {
 
   constructor(deadlines: DeadlineQueue) {
     this.deadlines = deadlines;
+  }
+
+  /** The current target's final head arrived. */
+  get headReceived(): boolean {
+    return this.#headReceived;
   }
 
   /** The call timeout passed with no response head. */
@@ -101,7 +105,7 @@ export abstract class Attempt implements DeadlineEntry {
   protected begin(target: Target, ticket: Ticket): void {
     this.target = target;
     this.ticket = ticket;
-    this.headReceived = false;
+    this.#headReceived = false;
     this.#failureStatus = false;
     this.#interim = 0;
     this.deadlines.add(this);
@@ -113,7 +117,7 @@ export abstract class Attempt implements DeadlineEntry {
    */
   protected headArrived(status: number, failure: boolean): void {
     this.deadlines.remove(this);
-    this.headReceived = true;
+    this.#headReceived = true;
     if (!failure) return;
     this.#failureStatus = true;
     this.ticket.failure(withoutStack(() => new UpstreamStatusError(this.target.origin, status)));
