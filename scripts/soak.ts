@@ -374,8 +374,8 @@ function agentSockets(agent: http.Agent): number {
 /** Keep-alive sockets from the proxy to its targets: two fds each (proxy side and fixture side). */
 function proxyUpstreamSockets(proxy: Proxy): number {
   let n = 0;
-  // Proxied requests use the target's own pool; upgrades and probes use its Node agent.
-  for (const target of proxy.registry.values()) n += agentSockets(target.agent) + target.pool.size;
+  // Every request to a target (proxied, upgrade handshake, probe) goes through its own pool.
+  for (const target of proxy.registry.values()) n += target.pool.size;
   return n;
 }
 

@@ -1,11 +1,11 @@
 /**
  * When the synthetic prober (lib/proxy/probe.ts) sends its probes, against a real breaker whose
- * clock the test drives and a stand-in for the target's HTTP client, so that the moment a timer
+ * clock the test drives and a stand-in for the target's connection pool, so that the moment a timer
  * fires relative to the end of the open period is not left to chance.
  */
 import * as assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
+import type { ResponseSink } from '../lib/http1/connection.js';
 import { CircuitBreaker, CircuitState } from '../lib/index.js';
 import { SyntheticProber } from '../lib/proxy/probe.js';
 import type { Target } from '../lib/proxy/target.js';
@@ -19,24 +19,27 @@ const PERIOD = 60_000;
 
 /**
  * A target whose requests answer `status` on the next turn of the loop (or when `answer()` is
- * called, with `manual`), counting them; its breaker runs on `clock`.
+ * called, with `manual`), counting them; its breaker runs on `clock`. Its pool hands out a
+ * stand-in connection that answers the probe's sink as lib/http1 would.
  */
 function fakeTarget(clock: () => number, status: () => number, manual = false): { target: Target; probes: () => number; answer: () => void } {
   const breaker = new CircuitBreaker({ failureThreshold: 1, resetTimeout: PERIOD, clock });
   let probes = 0;
   let respond = (): void => {};
-  const request = (): EventEmitter & { end(): void } => {
-    probes++;
-    const req = Object.assign(new EventEmitter(), {
-      end: () => {
-        respond = () => req.emit('response', { statusCode: status(), resume() {} });
-        if (!manual) setImmediate(respond);
-      },
-      destroy() {},
-    });
-    return req;
+  const connection = {
+    send(sink: ResponseSink) {
+      probes++;
+      respond = () => {
+        sink.upstreamHead({ statusCode: status(), statusMessage: '', rawHeaders: [] });
+        sink.upstreamData(Buffer.alloc(0), true);
+        sink.upstreamEnd(undefined);
+      };
+      if (!manual) setImmediate(respond);
+    },
+    abort() {},
   };
-  const target = { breaker, origin: 'http://probe.test', hostname: 'probe.test', port: 80, hostHeader: 'probe.test', agent: undefined, request };
+  const pool = { open: () => connection };
+  const target = { breaker, origin: 'http://probe.test', hostname: 'probe.test', port: 80, hostHeader: 'probe.test', pool };
   return { target: target as unknown as Target, probes: () => probes, answer: () => respond() };
 }
 

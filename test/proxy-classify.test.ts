@@ -1,7 +1,7 @@
 /** classify(): which status and RFC 9209 error type each upstream connection error gets. */
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { classify } from '../lib/proxy/forward.js';
+import { classify, NOT_SENT } from '../lib/proxy/classify.js';
 
 function errorWith(code: string | undefined): Error & { code?: string } {
   return Object.assign(new Error('boom'), code === undefined ? {} : { code });
@@ -34,3 +34,16 @@ for (const [code, status, type] of CASES) {
     assert.deepEqual(classify(errorWith(code)), { status, type });
   });
 }
+
+test('classify: a lib/http1 parse error is a protocol error, its hang-up a terminated connection', async () => {
+  const { ParseError } = await import('../lib/http1/response-parser.js');
+  assert.deepEqual(classify(new ParseError('HPE_INVALID_STATUS', 'bad')), { status: 502, type: 'http_protocol_error' });
+  assert.deepEqual(classify(new ParseError('ECONNRESET', 'socket hang up')), { status: 502, type: 'connection_terminated' });
+});
+
+test('NOT_SENT: a refused or unroutable connection never carried the request; a reset may have', () => {
+  assert.ok(NOT_SENT.has('ECONNREFUSED'));
+  assert.ok(NOT_SENT.has('EHOSTUNREACH'));
+  assert.ok(!NOT_SENT.has('ECONNRESET'));
+  assert.ok(!NOT_SENT.has('ETIMEDOUT'));
+});

@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { MAX_INTERIM_RESPONSES } from '../lib/proxy/forward.js';
+import { MAX_INTERIM_RESPONSES } from '../lib/proxy/attempt.js';
 import { echo, parseRaw, proxy, rawExchange, request, targetOf, upstream, waitFor } from './proxy-helpers.js';
 
 test('response trailers pass through', async (t) => {

@@ -67,3 +67,13 @@ test('a WebSocket echo works through an https target', async (t) => {
   assert.equal(decodeFrame(received.subarray(received.indexOf('\r\n\r\n') + 4))!.payload.toString(), 'over tls');
 });
 
+
+test('a synthetic probe reaches an https target and closes its circuit', async (t) => {
+  const up = await upstream(t, { tls: loadTestCertificate(), mode: { type: 'status', status: 500 } });
+  const p = await proxy(t, { target: up.url, insecure: true, probePath: '/health', breaker: { failureThreshold: 1, resetTimeout: 50, jitter: 0 } });
+  assert.equal((await request(p.port, '/')).status, 500);
+  await up.setMode('ok');
+  await waitFor('the probe to close the circuit', () => targetOf(p, up.url).state === 'CLOSED');
+  assert.equal(up.stats().last?.url, '/health');
+  assert.equal((await request(p.port, '/')).status, 200);
+});

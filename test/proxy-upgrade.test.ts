@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import { afterEach, test, type TestContext } from 'node:test';
 import { decodeFrame, encodeClientFrame, webSocketAccept, WS_OPCODE, type WebSocketFrame } from '../fixtures/upstream.js';
 import { Proxy } from '../lib/index.js';
-import { delay, parseRaw, proxy, targetOf, upstream, waitFor, type RawResponse } from './proxy-helpers.js';
+import { delay, parseRaw, proxy, request, targetOf, upstream, waitFor, type RawResponse } from './proxy-helpers.js';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 
@@ -316,4 +316,95 @@ test('proxy.close() ends open tunnels', async (t) => {
   const outcome = await Promise.race([closing.then(() => 'closed'), delay(500).then(() => 'still open')]);
   assert.equal(outcome, 'closed');
   await waitFor('the client socket to close', () => client.closed);
+});
+
+test('bytes the target sends together with its 101 reach the client', async (t) => {
+  // One write: the 101 and the first bytes of the new protocol reach the proxy in one read.
+  const up = await rawUpstream(t, `${SWITCH}first words`);
+  const p = await proxy(t, { target: up.url });
+  const client = new Client(p.port);
+  client.socket.write(handshake());
+  assert.equal((await client.head()).status, 101);
+  await waitFor('the bytes after the 101', () => client.received.toString('latin1') === 'first words');
+});
+
+test("an upgrade's handshake time is observed in the target's latency histogram", async (t) => {
+  const up = await upstream(t);
+  const p = await proxy(t, { target: up.url });
+  assert.equal(targetOf(p, up.url).latency.count, 0);
+  const client = new Client(p.port);
+  client.socket.write(handshake());
+  assert.equal((await client.head()).status, 101);
+  assert.equal(targetOf(p, up.url).latency.count, 1);
+  assert.equal(targetOf(p, up.url).requests.success, 1);
+});
+
+test('an upgrade is reported in a response event: 101 and success once it switched', async (t) => {
+  const up = await upstream(t);
+  const p = await proxy(t, { target: up.url });
+  const seen: Array<{ status: number; outcome: string; target: string; route: string; retries: number; url: string | undefined }> = [];
+  p.proxy.on('response', ({ status, outcome, target, route, retries, req, durationMs }) => {
+    assert.ok(durationMs >= 0);
+    seen.push({ status, outcome, target, route, retries, url: req.url });
+  });
+  const client = new Client(p.port);
+  client.socket.write(handshake('/ws?x=1'));
+  assert.equal((await client.head()).status, 101);
+  assert.deepEqual(seen, [{ status: 101, outcome: 'success', target: up.url, route: '/', retries: 0, url: '/ws?x=1' }]);
+});
+
+test('a failed, a refused and a rejected upgrade are each reported in a response event', async (t) => {
+  const up = await upstream(t, { mode: 'refuse' });
+  const p = await proxy(t, { target: up.url, breaker: { failureThreshold: 1, resetTimeout: 10_000, jitter: 0 } });
+  const seen: Array<{ status: number; outcome: string }> = [];
+  const rejects: string[] = [];
+  p.proxy.on('response', ({ status, outcome }) => seen.push({ status, outcome }));
+  p.proxy.on('reject', ({ reason }) => rejects.push(reason));
+  const first = new Client(p.port);
+  first.socket.write(handshake());
+  assert.equal(parseRaw(await first.rest()).status, 502);
+  const second = new Client(p.port);
+  second.socket.write(handshake());
+  assert.equal(parseRaw(await second.rest()).status, 503);
+  assert.deepEqual(seen, [{ status: 502, outcome: 'error' }, { status: 503, outcome: 'rejected' }]);
+  assert.deepEqual(rejects, ['open']);
+  assert.equal(targetOf(p, up.url).requests.rejected, 1);
+});
+
+test('a client that leaves a pending handshake is reported as 499 aborted', async (t) => {
+  const up = await rawUpstream(t, undefined);
+  const p = await proxy(t, { target: up.url, timeout: 5_000 });
+  const seen: Array<{ status: number; outcome: string }> = [];
+  p.proxy.on('response', ({ status, outcome }) => seen.push({ status, outcome }));
+  const client = new Client(p.port);
+  client.socket.write(handshake());
+  await waitFor('the handshake to be pending', () => p.proxy.inFlight === 1);
+  client.socket.destroy();
+  await waitFor('the outcome', () => seen.length === 1);
+  assert.deepEqual(seen, [{ status: 499, outcome: 'aborted' }]);
+  assert.equal(p.proxy.inFlight, 0);
+  assert.equal(targetOf(p, up.url).latency.count, 0, 'an abandoned handshake says nothing about latency');
+});
+
+test('a long answer refusing the upgrade is relayed whole, then the connection closes', async (t) => {
+  const length = 4 * 1024 * 1024;
+  const up = await rawUpstream(t, `HTTP/1.1 403 Forbidden\r\nContent-Length: ${length}\r\n\r\n${'x'.repeat(length)}`);
+  const p = await proxy(t, { target: up.url });
+  const client = new Client(p.port);
+  client.socket.write(handshake());
+  const reply = parseRaw(await client.rest());
+  assert.equal(reply.status, 403);
+  assert.equal(reply.body.length, length);
+  assert.equal(targetOf(p, up.url).requests.success, 1);
+});
+
+test('an upgrade handshake goes out on a new connection, not an idle keep-alive one', async (t) => {
+  const up = await upstream(t);
+  const p = await proxy(t, { target: up.url });
+  assert.equal((await request(p.port, '/')).status, 200);
+  await waitFor('the keep-alive connection to be idle', () => up.stats().connections === 1 && up.stats().inFlight === 0);
+  const client = new Client(p.port);
+  client.socket.write(handshake());
+  assert.equal((await client.head()).status, 101);
+  assert.equal(up.stats().connections, 2, 'a second connection carries the tunnel');
 });

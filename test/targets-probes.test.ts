@@ -171,3 +171,39 @@ test('a probe cut short by a reload that turns probes off is not counted as a fa
   snapshot = targetOf(proxy, a!);
   assert.equal(snapshot.state, 'CLOSED');
 });
+
+test('a probe emits no response event and is not counted as a request of its target', async (t) => {
+  const [a] = await upstreams(t, [{ type: 'status', status: 500 }]);
+  const { proxy, url } = await startProxy(t, {
+    target: a!.url,
+    probePath: '/health',
+    breaker: { failureThreshold: 1, resetTimeout: 100, jitter: 0 },
+  });
+  const responses: string[] = [];
+  proxy.on('response', ({ req }) => responses.push(req.url ?? ''));
+  const log = logProbes(proxy, a!);
+  assert.equal((await request(url)).status, 500);
+  await a!.setMode('ok');
+  await until(() => log.closed, 'a probe to close the circuit', 2000);
+  assert.equal(a!.stats().last?.url, '/health', 'the probe reached the target');
+  assert.deepEqual(responses, ['/'], 'only the client request was reported');
+  const snapshot = targetOf(proxy, a!);
+  assert.deepEqual(snapshot.requests, { success: 0, failure_status: 1, error: 0, timeout: 0, rejected: 0, limited: 0, aborted: 0 });
+  assert.equal(snapshot.latency.count, 1);
+  assert.equal(snapshot.inFlight, 0);
+  assert.equal(snapshot.counts.successes, 1, 'the breaker counted the probe');
+});
+
+test("a probe reads at most a bounded part of its answer's body, then drops the connection", async (t) => {
+  const [a] = await upstreams(t, [{ type: 'status', status: 500 }]);
+  const { proxy, url } = await startProxy(t, {
+    target: a!.url,
+    probePath: `/bytes/${64 * 1024 * 1024}`,
+    breaker: { failureThreshold: 1, resetTimeout: 50, jitter: 0 },
+  });
+  assert.equal((await request(url)).status, 500);
+  await a!.setMode('ok');
+  await until(() => targetOf(proxy, a!).state === 'CLOSED', 'the probe to close the circuit', 2000);
+  await until(() => a!.stats().aborted === 1, 'the probe to drop its connection', 2000);
+  assert.equal(a!.stats().inFlight, 0);
+});

@@ -1,12 +1,13 @@
 /**
  * Keep-alive HTTP/1.1 connections to one upstream origin, and the pool that reuses them.
  *
- * This replaces `http.Agent` + `http.request` on the proxy's hot path (see response-parser.ts for
- * why). A connection carries one request at a time; it reports the response to its current
+ * This replaces `http.Agent` + `http.request` for everything the proxy sends upstream: proxied
+ * requests (the hot path, see response-parser.ts for why), upgrade handshakes and probes. A
+ * connection carries one request at a time; it reports the response to its current
  * `ResponseSink` through plain method calls, and goes back to the pool only when the response
  * was complete, the request fully sent, the target did not ask to close, and no byte came that
  * nobody asked for. Anything else destroys the connection: a connection in an unknown state is
- * never reused.
+ * never reused. A 101 to an upgrade request hands the socket over for good (`sendUpgrade`).
  */
 import type { IncomingMessage } from 'node:http';
 import * as net from 'node:net';
@@ -27,6 +28,16 @@ export interface ResponseSink {
   upstreamEnd(trailers: string[] | undefined): void;
   /** The exchange failed (connection error, protocol error, hang-up); the connection is gone. */
   upstreamError(error: Error & { code?: string }): void;
+}
+
+/** Who receives the answer to a request that asked to switch protocols (`Upgrade`). */
+export interface UpgradeSink extends ResponseSink {
+  /**
+   * The target switched protocols (101). The socket is the sink's from now on, out of the pool
+   * and without this connection's listeners, paused until the sink reads it (`pipe()` or
+   * `resume()`); `rest` is what the target sent after the head.
+   */
+  upstreamUpgrade(head: ResponseHead, socket: net.Socket, rest: Buffer): void;
 }
 
 export interface PoolOptions {
@@ -76,6 +87,15 @@ export class UpstreamPool {
       }
       connection.destroy();
     }
+    return this.open();
+  }
+
+  /**
+   * A new connection, never an idle one: for a request that cannot go again elsewhere (an
+   * upgrade handshake, a probe) if the target closes an idle connection just as it goes out, so
+   * that such a race is not charged to the target as a failure.
+   */
+  open(): UpstreamConnection {
     const connection = new UpstreamConnection(this, this.#connect());
     this.#all.add(connection);
     this.opened++;
@@ -160,6 +180,10 @@ export class UpstreamConnection implements ResponseHandler {
   #paused = false;
   /** NODELAY is off while the current request's body streams. */
   #coalescing = false;
+  /** The current request asked to switch protocols: the connection is not reused, whatever the answer. */
+  #upgrading = false;
+  /** The 101 head, kept from onHead() until the bytes after it are known. */
+  #upgradeHead: ResponseHead | undefined = undefined;
   /** Request-body pieces written to the socket, freed as it takes them (release.ts). */
   #releases: ReleaseQueue | undefined = undefined;
 
@@ -167,13 +191,21 @@ export class UpstreamConnection implements ResponseHandler {
     this.#pool = pool;
     this.socket = socket;
     this.#parser = new ResponseParser(this);
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('end', () => this.#onEnd());
-    socket.on('error', (error: Error) => this.#fail(error));
-    socket.on('close', () => this.#onClose());
-    socket.on('drain', () => this.#body?.resume());
-    if (pool.options.tls !== undefined) (socket as tls.TLSSocket).on('session', (session: Buffer) => (pool.session = session));
+    socket.on('data', this.#onDataListener);
+    socket.on('end', this.#onEndListener);
+    socket.on('error', this.#onErrorListener);
+    socket.on('close', this.#onCloseListener);
+    socket.on('drain', this.#onDrainListener);
+    if (pool.options.tls !== undefined) (socket as tls.TLSSocket).on('session', this.#onSessionListener);
   }
+
+  // The socket's listeners, kept so that an upgrade can hand the socket over without them.
+  readonly #onDataListener = (chunk: Buffer): void => this.#onData(chunk);
+  readonly #onEndListener = (): void => this.#onEnd();
+  readonly #onErrorListener = (error: Error): void => this.#fail(error);
+  readonly #onCloseListener = (): void => this.#onClose();
+  readonly #onDrainListener = (): void => void this.#body?.resume();
+  readonly #onSessionListener = (session: Buffer): void => void (this.#pool.session = session);
 
   /**
    * Sends one request: `head` is the serialized request head (request-head.ts). `body` is the
@@ -206,6 +238,21 @@ export class UpstreamConnection implements ResponseHandler {
     source.on('end', onBodyEnd);
     // A body already read (an empty one, say) ends without 'end' for a late listener.
     if (source.readableEnded) this.bodyEnd();
+  }
+
+  /**
+   * Sends a request that asks to switch protocols (the head carries `Connection: Upgrade` and
+   * `Upgrade`; no body). A 101 hands the socket to `sink.upstreamUpgrade()`; any other answer is
+   * a response like any other, after which the connection is closed: the target read a request
+   * that asked to leave HTTP, and its state is not one to bet the next request on.
+   */
+  sendUpgrade(sink: UpgradeSink, head: string): void {
+    this.#sink = sink;
+    this.reused = this.#served > 0;
+    this.#upgrading = true;
+    this.#parser.start(false, true);
+    this.#requestSent = true;
+    this.socket.write(head, 'latin1');
   }
 
   /** Stops reading the response (the client is slow); `resume()` goes on. */
@@ -275,7 +322,8 @@ export class UpstreamConnection implements ResponseHandler {
   }
 
   onHead(head: ResponseHead): void {
-    this.#sink?.upstreamHead(head);
+    if (this.#parser.upgraded) this.#upgradeHead = head;
+    else this.#sink?.upstreamHead(head);
   }
 
   onBody(chunk: Buffer, last: boolean): void {
@@ -300,12 +348,36 @@ export class UpstreamConnection implements ResponseHandler {
     } catch (error) {
       return this.#fail(error as Error);
     }
-    if (complete) this.#reuseOrClose();
+    if (!complete) return;
+    if (this.#parser.upgraded) return this.#handOver(chunk.subarray(chunk.length - this.#parser.leftover));
+    this.#reuseOrClose();
+  }
+
+  /** After a 101: the socket leaves this connection and the pool for good, to the upgrade sink. */
+  #handOver(rest: Buffer): void {
+    const sink = this.#sink as UpgradeSink | undefined;
+    const head = this.#upgradeHead!;
+    this.#sink = undefined;
+    this.#upgradeHead = undefined;
+    this.#destroyed = true;
+    this.#pool.forget(this);
+    const socket = this.socket;
+    socket.off('data', this.#onDataListener);
+    socket.off('end', this.#onEndListener);
+    socket.off('error', this.#onErrorListener);
+    socket.off('close', this.#onCloseListener);
+    socket.off('drain', this.#onDrainListener);
+    socket.off('session', this.#onSessionListener);
+    if (sink === undefined) return void socket.destroy();
+    // Nothing is read until the sink reads (pipe() resumes): with this connection's 'data'
+    // listener gone, a flowing socket would drop what comes next.
+    socket.pause();
+    sink.upstreamUpgrade(head, socket, rest);
   }
 
   #reuseOrClose(): void {
     const parser = this.#parser;
-    if (this.#destroyed || !parser.keepAlive || !this.#requestSent || parser.leftover > 0) {
+    if (this.#destroyed || this.#upgrading || !parser.keepAlive || !this.#requestSent || parser.leftover > 0) {
       // The target answered before the whole body was sent (a 413, say), asked to close, or
       // sent more than the response: the connection's state is not one to send a request into.
       return this.destroy();

@@ -14,9 +14,10 @@ const INVALID_PATH = /[^\x21-\xff]/;
 /**
  * The head, or `undefined` when a part of it is not valid HTTP (nothing is sent then). It ends
  * with the pool's own `Connection: keep-alive` (HTTP/1.1's default, said anyway, as Node's client
- * does); `fields` must not carry a `Connection` field of their own.
+ * does), and then `fields` must not carry a `Connection` field of their own; with `keepAlive`
+ * false they carry it (`Connection: Upgrade` for a request that asks to switch protocols).
  */
-export function requestHead(method: string, path: string, fields: readonly string[]): string | undefined {
+export function requestHead(method: string, path: string, fields: readonly string[], keepAlive = true): string | undefined {
   if (!TOKEN.test(method) || path === '' || INVALID_PATH.test(path)) return undefined;
   let head = `${method} ${path} HTTP/1.1\r\n`;
   for (let i = 0; i < fields.length; i += 2) {
@@ -25,5 +26,5 @@ export function requestHead(method: string, path: string, fields: readonly strin
     if (!TOKEN.test(name) || INVALID_TEXT.test(value)) return undefined;
     head += `${name}: ${value}\r\n`;
   }
-  return `${head}Connection: keep-alive\r\n\r\n`;
+  return keepAlive ? `${head}Connection: keep-alive\r\n\r\n` : `${head}\r\n`;
 }

@@ -99,10 +99,17 @@ export class ResponseParser {
   keepAlive = false;
   /** `Keep-Alive: timeout=N` of the response, in seconds; 0 when absent. */
   keepAliveTimeout = 0;
+  /**
+   * The response was a 101 to a request that asked to upgrade: the head was the last of HTTP on
+   * this connection, and `leftover` counts the first bytes of the new protocol.
+   */
+  upgraded = false;
 
   readonly #handler: ResponseHandler;
   #state = State.DONE;
   #noBody = false;
+  /** The request asked to switch protocols (`Upgrade`): a 101 is its final answer. */
+  #upgrade = false;
   /** The start of a section split over reads (see #gather), and how many bytes of it there are. */
   #stash: Buffer | undefined = undefined;
   #stashed = 0;
@@ -121,10 +128,15 @@ export class ResponseParser {
     this.#handler = handler;
   }
 
-  /** Gets ready for the response to a new request; `noBody` for a HEAD request. */
-  start(noBody: boolean): void {
+  /**
+   * Gets ready for the response to a new request; `noBody` for a HEAD request, `upgrade` for one
+   * that asked to switch protocols.
+   */
+  start(noBody: boolean, upgrade = false): void {
     this.#state = State.HEAD;
     this.#noBody = noBody;
+    this.#upgrade = upgrade;
+    this.upgraded = false;
     this.#stash = undefined;
     this.#trailers = undefined;
     this.#stopped = false;
@@ -394,7 +406,17 @@ export class ResponseParser {
     if (codings && contentLength >= 0) throw new ParseError('HPE_UNEXPECTED_CONTENT_LENGTH', 'Content-Length with Transfer-Encoding');
 
     if (statusCode < 200) {
-      if (statusCode === 101) throw new ParseError('HPE_UNEXPECTED_UPGRADE', '101 Switching Protocols to a request without Upgrade');
+      if (statusCode === 101) {
+        if (!this.#upgrade) throw new ParseError('HPE_UNEXPECTED_UPGRADE', '101 Switching Protocols to a request without Upgrade');
+        // RFC 9110 15.2.2: the connection speaks the new protocol right after this head's empty
+        // line. It has no body; what follows is not HTTP, so it is left over for whoever takes the
+        // connection (execute() returns true and counts it in `leftover`).
+        this.#state = State.DONE;
+        this.upgraded = true;
+        this.keepAlive = false;
+        this.#handler.onHead({ statusCode, statusMessage: reason, rawHeaders: raw });
+        return;
+      }
       // An interim response has no body and its fields are not kept, but `Connection: close` (or
       // HTTP/1.0 without keep-alive) on it ends the connection, as llhttp reads it: what follows
       // is refused, and EOF is a hang-up.

@@ -2,7 +2,7 @@
  * Header rules for both directions, in one pass over `rawHeaders` each.
  *
  * Working on the raw `[name, value, name, value, ...]` array keeps the client's header order and
- * repeated fields as sent, and Node accepts the same flat array back in `http.request()` and
+ * repeated fields as sent, and the same flat array goes back out through `requestHead()` and
  * `writeHead()`, so no header object is built per request.
  */
 import type { IncomingMessage } from 'node:http';

@@ -7,19 +7,116 @@
  * Health-check convention (Envoy's expected_statuses, nginx's health_check): 2xx and 3xx pass,
  * anything else, a connection error or no answer within the timeout fails.
  */
-import type { ClientRequest } from 'node:http';
 import { CircuitState, type StateChangeEvent, type Ticket } from '../breaker/breaker.js';
-import { UpstreamConnectionError, UpstreamStatusError, UpstreamTimeoutError } from '../errors.js';
-import type { Target } from './target.js';
+import { DeadlineQueue } from '../deadlines.js';
+import type { ResponseSink, UpstreamConnection } from '../http1/connection.js';
+import { requestHead } from '../http1/request-head.js';
+import type { ResponseHead } from '../http1/response-parser.js';
+import type { ProxyErrorType } from './answers.js';
+import { Attempt } from './attempt.js';
+import type { Outcome, Target } from './target.js';
+
+/**
+ * Body bytes of a probe's answer read and dropped so that its connection can go back to the
+ * pool; a longer body is not worth reading, and its connection is closed instead.
+ */
+export const MAX_PROBE_BODY = 64 * 1024;
+
+/**
+ * One probe: `GET probePath` on the target's own connection pool, an attempt like a client's
+ * request for its ticket, its call timeout and its outcome.
+ *
+ * It counts in the breaker only (its ticket), not in the target's request counters, in-flight
+ * gauge or latency histogram, and it emits no `proxyError` or `response` event: those describe
+ * client traffic, and a line in the access log per health check, or a request count that grows
+ * while no client is served, would mislead an operator.
+ */
+export class Probe extends Attempt implements ResponseSink {
+  #connection: UpstreamConnection | undefined = undefined;
+  #bodyBytes = 0;
+  readonly #settled: () => void;
+
+  constructor(deadlines: DeadlineQueue, settled: () => void) {
+    super(deadlines);
+    this.#settled = settled;
+  }
+
+  send(target: Target, ticket: Ticket, path: string): void {
+    this.begin(target, ticket);
+    const head = requestHead('GET', path, ['Host', target.hostHeader, 'User-Agent', 'proxy-breaker-probe']);
+    if (head === undefined) {
+      // probePath is validated at the edge; a head that still fails says nothing about the target.
+      return this.abandon();
+    }
+    const connection = target.pool.open();
+    this.#connection = connection;
+    connection.send(this, head, false, undefined, 0);
+  }
+
+  /** 2xx and 3xx pass, decided at the head; the body is read and dropped (bounded, and timed). */
+  upstreamHead(head: ResponseHead): void {
+    const status = head.statusCode;
+    this.headArrived(status, status < 200 || status >= 400);
+    this.succeed();
+    if (this.#connection !== undefined) this.deadlines.add(this);
+  }
+
+  upstreamData(chunk: Buffer): void {
+    this.#bodyBytes += chunk.length;
+    if (this.#bodyBytes > MAX_PROBE_BODY) this.#closeConnection();
+  }
+
+  upstreamEnd(): void {
+    this.#connection = undefined;
+    this.deadlines.remove(this);
+  }
+
+  upstreamError(error: Error & { code?: string }): void {
+    this.#connection = undefined;
+    if (this.outcome !== undefined) return;
+    this.chargeConnectionError(error);
+    this.finish('error');
+  }
+
+  /** No head within the timeout fails the probe; a body still dripping after it is cut off. */
+  override expire(): void {
+    if (this.outcome === undefined) return super.expire();
+    this.#closeConnection();
+  }
+
+  /** A prober stopped (reload, close): the probe says nothing about the target. */
+  stop(): void {
+    this.abandon();
+    this.#closeConnection();
+  }
+
+  protected answer(_status: number, _type: ProxyErrorType, outcome: Outcome): void {
+    // Nobody waits for an answer: the outcome is the breaker's, through the ticket.
+    this.finish(outcome);
+    this.#closeConnection();
+  }
+
+  protected ended(): void {
+    this.#settled();
+  }
+
+  #closeConnection(): void {
+    this.deadlines.remove(this);
+    const connection = this.#connection;
+    this.#connection = undefined;
+    connection?.abort();
+  }
+}
 
 export class SyntheticProber {
   readonly target: Target;
   readonly path: string;
   readonly timeout: number;
+  /** The probes' call timeout. */
+  readonly #deadlines: DeadlineQueue;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  #request: ClientRequest | undefined;
-  /** The last probe's ticket: while it is not settled, that probe holds the half-open slot. */
-  #ticket: Ticket | undefined;
+  /** The last probe: while its ticket is not settled, it holds the half-open slot. */
+  #probe: Probe | undefined;
   #stopped = false;
   readonly #onStateChange = ({ to }: StateChangeEvent): void => {
     if (to === CircuitState.OPEN) this.#schedule();
@@ -29,6 +126,7 @@ export class SyntheticProber {
     this.target = target;
     this.path = path;
     this.timeout = timeout;
+    this.#deadlines = new DeadlineQueue(timeout);
     target.breaker.on('stateChange', this.#onStateChange);
     // Probes may be turned on (a reload) while the circuit is not CLOSED. Reading `state` moves an
     // expired OPEN circuit to HALF_OPEN, where client requests no longer probe it: unless this
@@ -58,39 +156,14 @@ export class SyntheticProber {
       // for CLOSED), so a refusal while none of its probes is out means OPEN. Reading `state`
       // here instead raced: the period could end between admit()'s clock read and the next one,
       // which read HALF_OPEN and scheduled nothing, leaving the target unprobed for ever.
-      const probeOut = this.#ticket !== undefined && !this.#ticket.settled;
+      const probeOut = this.#probe !== undefined && !this.#probe.ticket.settled;
       if (!probeOut) this.#schedule();
       return Promise.resolve();
     }
     return new Promise((resolve) => {
-      const request = target.request({
-        agent: target.agent,
-        host: target.hostname,
-        port: target.port,
-        method: 'GET',
-        path: this.path,
-        setHost: false,
-        headers: ['Host', target.hostHeader, 'User-Agent', 'proxy-breaker-probe'],
-        timeout: this.timeout,
-      });
-      this.#request = request;
-      this.#ticket = ticket;
-      request.on('response', (res) => {
-        res.resume();
-        const status = res.statusCode ?? 0;
-        if (status >= 200 && status < 400) ticket.success();
-        else ticket.failure(new UpstreamStatusError(target.origin, status));
-        resolve();
-      });
-      request.on('timeout', () => {
-        ticket.failure(new UpstreamTimeoutError(target.origin, this.timeout));
-        request.destroy();
-      });
-      request.on('error', (error) => {
-        ticket.failure(new UpstreamConnectionError('connection_terminated', target.origin, error));
-        resolve();
-      });
-      request.end();
+      const probe = new Probe(this.#deadlines, resolve);
+      this.#probe = probe;
+      probe.send(target, ticket, this.path);
     });
   }
 
@@ -101,7 +174,7 @@ export class SyntheticProber {
     clearTimeout(this.#timer);
     // A probe cut short by stop() (reload, close) says nothing about the target: give its slot
     // back uncharged rather than let the aborted request count as a failed probe.
-    this.#ticket?.release();
-    this.#request?.destroy();
+    this.#probe?.stop();
+    this.#deadlines.clear();
   }
 }

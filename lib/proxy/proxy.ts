@@ -11,7 +11,8 @@ import { createAdminHandler, type AdminHandler } from '../admin/server.js';
 import type { CircuitState } from '../breaker/breaker.js';
 import type { UpstreamError } from '../errors.js';
 import { sendAnswer, type ProxyErrorType } from './answers.js';
-import { Exchange, type ExchangeOwner } from './forward.js';
+import { AttemptContext, reportRefusal } from './attempt.js';
+import { Exchange } from './forward.js';
 import { hasBody, headProblem, MAX_REQUEST_FIELDS, type HeadProblem } from './headers.js';
 import { resolveProxyOptions, type ProxyConfig, type ProxyOptions } from './options.js';
 import { normalizeRequestTarget } from './path.js';
@@ -45,6 +46,10 @@ export interface RejectInfo {
   req: IncomingMessage;
 }
 
+/**
+ * How one client request ended: a proxied request, an upgrade handshake (101 once it switched) or
+ * a request no target admitted. Synthetic probes are not client requests and emit none.
+ */
 export interface ResponseInfo {
   req: IncomingMessage;
   route: string;
@@ -135,24 +140,23 @@ export const SERVER_LIMITS = {
   backlog: 4096,
 } as const;
 
-export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
+export class Proxy extends EventEmitter<ProxyEvents> {
   readonly registry = new TargetRegistry();
   config: ProxyConfig;
   routes: RouteTable;
   server: http.Server | undefined;
-  inFlight = 0;
-  retriesInFlight = 0;
+  /** What every request's attempt shares: the retry budget (and requests in flight), the events. */
+  readonly #attempts: AttemptContext;
   readonly #observed = new WeakSet<Target>();
   readonly #probers = new Map<Target, SyntheticProber>();
   #draining = false;
-  /** Open WebSocket/Upgrade tunnels: once upgraded, their sockets are no longer the HTTP server's to close. */
-  readonly tunnels = new Set<Tunnel>();
   #adminHandler: AdminHandler | undefined;
 
   constructor(options: ProxyOptions) {
     super();
     this.config = resolveProxyOptions(options);
     this.routes = RouteTable.build(this.config, this.registry);
+    this.#attempts = new AttemptContext(this, this.config);
     this.#observeTargets();
   }
 
@@ -177,19 +181,23 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
     }
     this.config = config;
     this.routes = routes;
+    this.#attempts.configure(config);
     this.#observeTargets();
   }
 
-  get preserveHost(): boolean {
-    return this.config.preserveHost;
+  /** Client requests (proxied and upgrade handshakes) in flight now. */
+  get inFlight(): number {
+    return this.#attempts.budget.requests;
   }
 
-  get retryBudgetPercent(): number {
-    return this.config.retryBudgetPercent;
+  /** Requests in flight now that made a failover retry (each holds a retry-budget slot). */
+  get retriesInFlight(): number {
+    return this.#attempts.budget.retries;
   }
 
-  get retryBudgetMin(): number {
-    return this.config.retryBudgetMin;
+  /** Open WebSocket/Upgrade tunnels: once upgraded, their sockets are no longer the HTTP server's to close. */
+  get tunnels(): ReadonlySet<{ close(): void }> {
+    return this.#attempts.tunnels;
   }
 
   /** `(req, res)` for `http.createServer`, and `(req, res, next)` for express/connect. */
@@ -219,7 +227,7 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
     const { route, path } = found;
     const admission = route.pick();
     if (admission === undefined) return this.#refuse(route, req, res);
-    new Exchange(this, req, res, route, path, hasBody(req)).send(admission);
+    new Exchange(this.#attempts, req, res, route, path, hasBody(req)).send(admission);
   }
 
   /** Checks what every request must pass and finds its route and the path to forward. */
@@ -240,14 +248,7 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
   #refuse(route: Route, req: IncomingMessage, res: ServerResponse): void {
     const reason = route.refusal();
     const retryAfterMs = reason === 'limited' ? undefined : route.retryAfter();
-    if (this.listenerCount('reject') > 0) this.emit('reject', { route: route.name, reason, retryAfterMs: retryAfterMs ?? 0, req });
-    if (this.listenerCount('response') > 0) {
-      this.emit('response', {
-        req, route: route.name, target: route.answerTarget, status: 503, outcome: reason === 'limited' ? 'limited' : 'rejected',
-        durationMs: 0, retries: 0, state: route.targets[0]!.breaker.state,
-      });
-    }
-    for (const target of route.targets) target.record(target.lastRefusal === 'limited' ? 'limited' : 'rejected');
+    reportRefusal(this.#attempts, route, req, reason, retryAfterMs);
     if (reason === 'limited') route.limited.send(res);
     else route.unavailable.send(res, retryAfterMs);
   }
@@ -262,10 +263,12 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
     const { route, path } = found;
     const admission = route.pick();
     if (admission === undefined) {
-      const limited = route.refusal() === 'limited';
-      return answerSocket(socket, 503, limited ? 'connection_limit_reached' : 'destination_unavailable', route.answerTarget, limited ? undefined : route.retryAfter());
+      const reason = route.refusal();
+      const retryAfterMs = reason === 'limited' ? undefined : route.retryAfter();
+      reportRefusal(this.#attempts, route, req, reason, retryAfterMs);
+      return answerSocket(socket, 503, reason === 'limited' ? 'connection_limit_reached' : 'destination_unavailable', route.answerTarget, retryAfterMs);
     }
-    new Tunnel(this, req, socket, head, route, admission).open(path);
+    new Tunnel(this.#attempts, req, socket, head, route).open(admission, path);
   }
 
   #internalError(res: ServerResponse, error: unknown): void {
@@ -273,27 +276,6 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
     if (this.listenerCount('error') > 0) this.emit('error', error);
     else process.emitWarning(error instanceof Error ? error : String(error), 'ProxyBreakerInternalError');
     sendAnswer(res, 500, 'proxy_internal_error');
-  }
-
-  exchangeFailed(exchange: { req: IncomingMessage; route: Route }, error: UpstreamError): void {
-    if (this.listenerCount('proxyError') > 0) {
-      this.emit('proxyError', { target: error.target, route: exchange.route.name, error, req: exchange.req });
-    }
-  }
-
-  exchangeDone(exchange: Exchange, outcome: Outcome): void {
-    if (this.listenerCount('response') === 0) return;
-    this.emit('response', {
-      req: exchange.req,
-      route: exchange.route.name,
-      target: exchange.target.origin,
-      // What the client got; 499 (nginx's convention) when it left before an answer.
-      status: outcome === 'aborted' && !exchange.res.headersSent ? 499 : exchange.status,
-      outcome,
-      durationMs: performance.now() - exchange.startedAt,
-      retries: exchange.attempts - 1,
-      state: exchange.target.breaker.state,
-    });
   }
 
   /**

@@ -1,11 +1,9 @@
 /**
  * A target is one upstream origin, and everything the proxy keeps per origin hangs off it: the
- * breaker, the keep-alive agent, in-flight and outcome counters, the latency histogram. Routes and
+ * breaker, the keep-alive connection pool, in-flight and outcome counters, the latency histogram. Routes and
  * replicas point at the same object, so two routes to one host share its breaker and its sockets
  * (the host is what fails, not the route), and metrics read it without extra maps.
  */
-import * as http from 'node:http';
-import * as https from 'node:https';
 import { isIP } from 'node:net';
 import { CircuitBreaker, CircuitState, type BreakerSnapshot, type Ticket } from '../breaker/breaker.js';
 import { UpstreamPool } from '../http1/connection.js';
@@ -87,13 +85,10 @@ export class Target {
    * server name (Node warns DEP0123 and will ignore it).
    */
   readonly servername: string | undefined;
-  /** Keep-alive connections for proxied requests (the hot path). */
+  /** Keep-alive connections for everything sent to this target: requests, upgrades, probes. */
   readonly pool: UpstreamPool;
-  /** Node's agent, for the rare requests that need Node's client: upgrades and synthetic probes. */
-  readonly agent: http.Agent;
   readonly breaker: CircuitBreaker;
   options: TargetOptions;
-  readonly request: typeof http.request;
 
   inFlight = 0;
   readonly outcomes: Record<Outcome, number>;
@@ -113,7 +108,6 @@ export class Target {
     this.port = url.port === '' ? (this.https ? 443 : 80) : Number(url.port);
     this.hostHeader = url.host;
     this.options = options;
-    this.request = this.https ? https.request : http.request;
     this.servername = this.https && isIP(this.hostname) === 0 ? this.hostname : undefined;
     this.pool = new UpstreamPool({
       host: this.hostname,
@@ -124,14 +118,6 @@ export class Target {
       // Idle ones still go when the upstream's keep-alive timeout closes them.
       maxIdle: 4096,
     });
-    const agentOptions: https.AgentOptions = {
-      keepAlive: true,
-      // LIFO reuses the most recently used socket, so idle ones age out instead of all being
-      // kept barely alive; fewer sockets closed under the upstream's keep-alive timeout.
-      scheduling: 'lifo',
-      maxFreeSockets: 4096,
-    };
-    this.agent = this.https ? new https.Agent({ ...agentOptions, rejectUnauthorized: options.rejectUnauthorized }) : new http.Agent(agentOptions);
     this.breaker = new CircuitBreaker({ ...options.breaker, callTimeout: Infinity });
     this.outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
     this.breaker.on('stateChange', ({ from, to }) => {
@@ -174,8 +160,8 @@ export class Target {
 
   /**
    * Takes a reloaded configuration's options. The breaker keeps its state (keeping the circuit
-   * across a reload is the point of reloading) but takes new thresholds and timeouts; the agent
-   * keeps its sockets, so a change of TLS verification needs the target removed and re-added.
+   * across a reload is the point of reloading) but takes new thresholds and timeouts; the pool
+   * keeps its connections, so a change of TLS verification needs the target removed and re-added.
    */
   configure(options: TargetOptions): void {
     if (JSON.stringify(options.breaker) !== JSON.stringify(this.options.breaker)) {
@@ -210,7 +196,6 @@ export class Target {
 
   close(): void {
     this.pool.close();
-    this.agent.destroy();
   }
 }
 
@@ -236,7 +221,7 @@ export class TargetRegistry {
     return target;
   }
 
-  /** Drops (and closes the agents of) targets not in `keep`. */
+  /** Drops targets not in `keep` (the caller retires them). */
   retain(keep: ReadonlySet<Target>): Target[] {
     const dropped: Target[] = [];
     for (const [origin, target] of this.#targets) {

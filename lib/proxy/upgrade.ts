@@ -3,25 +3,18 @@
  * answers 101, turned into a byte tunnel. The breaker sees the handshake: connection failures,
  * a timeout or a failure status count against the target; what flows in the tunnel does not.
  */
-import { STATUS_CODES, type ClientRequest, type IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { DeadlineEntry } from '../deadlines.js';
-import { UpstreamConnectionError, UpstreamStatusError, UpstreamTimeoutError, type UpstreamError } from '../errors.js';
+import type { UpgradeSink, UpstreamConnection } from '../http1/connection.js';
+import { requestHead } from '../http1/request-head.js';
+import type { ResponseHead } from '../http1/response-parser.js';
 import { PROXY_NAME, type ProxyErrorType } from './answers.js';
-import { classify, upstreamRequestOptions } from './forward.js';
+import { ClientAttempt, type AttemptContext } from './attempt.js';
+import { upstreamHeaders } from './forward.js';
 import { forwardResponseHeaders, withoutField } from './headers.js';
 import type { Admission, Route } from './routes.js';
-
-export interface TunnelOwner {
-  readonly preserveHost: boolean;
-  exchangeFailed(tunnel: Tunnel, error: UpstreamError): void;
-  /**
-   * Where tunnels register while their client socket is open, so that closing the proxy can end
-   * them: once upgraded, a socket is no longer the HTTP server's, and `closeAllConnections()`
-   * does not see it while `server.close()` still waits for it.
-   */
-  readonly tunnels?: Set<Tunnel>;
-}
+import type { Outcome } from './target.js';
 
 /** Bytes a client may send after its handshake before the target's 101; a WebSocket client sends none. */
 const EARLY_DATA_LIMIT = 64 * 1024;
@@ -62,47 +55,38 @@ function headerBlock(raw: readonly string[]): string {
   return out;
 }
 
-export class Tunnel implements DeadlineEntry {
-  deadlinePrev: DeadlineEntry | undefined = undefined;
-  deadlineNext: DeadlineEntry | undefined = undefined;
-  deadlineAt = 0;
-  readonly owner: TunnelOwner;
-  readonly req: IncomingMessage;
+/**
+ * One upgrade request: its handshake is an attempt like any proxied request (same connection
+ * pool, request head, parser, outcome and events), and after a 101 it is a byte tunnel between
+ * the client's socket and the target's.
+ */
+export class Tunnel extends ClientAttempt implements UpgradeSink {
+  /** The client's socket, handed over by the HTTP server's `upgrade` event. */
   readonly socket: Duplex;
+  /** What the client sent after its request head, in the same read. */
   readonly head: Buffer;
-  readonly route: Route;
-  readonly admission: Admission;
-  #upstream: ClientRequest | undefined;
-  #upstreamSocket: Duplex | undefined;
-  #done = false;
+  /** The connection carrying the handshake, until it upgraded, answered or failed. */
+  #upstream: UpstreamConnection | undefined = undefined;
+  #upstreamSocket: Socket | undefined = undefined;
   /** Client bytes that arrived while the handshake was pending, for the target once it upgrades. */
   #early: Buffer[] = [];
   #earlyLength = 0;
+  #drainListening = false;
 
-  constructor(owner: TunnelOwner, req: IncomingMessage, socket: Duplex, head: Buffer, route: Route, admission: Admission) {
-    this.owner = owner;
-    this.req = req;
+  constructor(context: AttemptContext, req: IncomingMessage, socket: Duplex, head: Buffer, route: Route) {
+    super(context, req, route);
     this.socket = socket;
     this.head = head;
-    this.route = route;
-    this.admission = admission;
   }
 
-  open(path: string): void {
-    const { target } = this.admission;
-    target.inFlight++;
-    const req = this.req;
-    const options = upstreamRequestOptions(target, req, path, this.owner.preserveHost, true);
-    const upstream = target.request(options);
-    this.#upstream = upstream;
-    this.route.deadlines.add(this);
-    upstream.on('upgrade', (res, upstreamSocket, upstreamHead) => this.#upgraded(res, upstreamSocket, upstreamHead));
-    upstream.on('response', (res) => this.#refused(res));
-    upstream.on('error', (error) => this.#failed(error));
+  /** Sends the handshake to the admitted target. */
+  open({ target, ticket }: Admission, path: string): void {
+    this.begin(target, ticket);
     const socket = this.socket;
-    this.owner.tunnels?.add(this);
+    const tunnels = this.context.tunnels;
+    tunnels.add(this);
     socket.on('close', () => {
-      this.owner.tunnels?.delete(this);
+      tunnels.delete(this);
       this.#clientClosed();
     });
     // The server hands over the socket paused, and half-open (http.Server allows it): a client that
@@ -110,13 +94,22 @@ export class Tunnel implements DeadlineEntry {
     // Read while waiting, keeping what arrives for the target, and take an end as the client leaving.
     socket.on('data', this.#onEarlyData);
     socket.on('end', this.#onEarlyEnd);
-    upstream.end();
+    const req = this.req;
+    const head = requestHead(req.method!, path, upstreamHeaders(target, req, this.context.preserveHost, true), false);
+    if (head === undefined) {
+      // Not the target's doing (a rewrite produced a path Node's parser would never have passed).
+      ticket.release();
+      return this.answer(500, 'proxy_internal_error', 'error');
+    }
+    const connection = target.pool.open();
+    this.#upstream = connection;
+    connection.sendUpgrade(this, head);
   }
 
   /** Ends the tunnel now, whatever its state (the proxy is closing). */
   close(): void {
     this.socket.destroy();
-    this.#upstream?.destroy();
+    this.#abortUpstream();
     this.#upstreamSocket?.destroy();
   }
 
@@ -130,31 +123,27 @@ export class Tunnel implements DeadlineEntry {
     this.socket.destroy();
   };
 
-  expire(): void {
-    const { target, ticket } = this.admission;
-    const error = new UpstreamTimeoutError(target.origin, this.route.config.timeout);
-    this.owner.exchangeFailed(this, error);
-    ticket.failure(error);
-    this.#finish('timeout');
-    this.#upstream?.destroy();
-    answerSocket(this.socket, 504, 'http_response_timeout', target.origin);
-  }
+  readonly #onClientDrain = (): void => {
+    this.#drainListening = false;
+    this.#upstream?.resume();
+  };
 
-  #upgraded(res: IncomingMessage, upstreamSocket: Duplex, upstreamHead: Buffer): void {
-    this.route.deadlines.remove(this);
-    const { ticket } = this.admission;
-    ticket.success();
-    this.#finish('success');
-    const socket = this.socket;
+  /** The target switched protocols: relay its 101, then tunnel bytes both ways. */
+  upstreamUpgrade(head: ResponseHead, upstreamSocket: Socket, rest: Buffer): void {
+    this.#upstream = undefined;
     this.#upstreamSocket = upstreamSocket;
+    this.headArrived(101, false);
+    const socket = this.socket;
     if (socket.destroyed) {
       upstreamSocket.destroy();
       return;
     }
+    this.status = 101;
+    this.succeed();
     socket.off('data', this.#onEarlyData);
     socket.off('end', this.#onEarlyEnd);
-    socket.write(`HTTP/1.1 101 ${res.statusMessage ?? 'Switching Protocols'}\r\n${headerBlock(forwardResponseHeaders(res.rawHeaders, true))}\r\n`);
-    if (upstreamHead.length > 0) socket.write(upstreamHead);
+    socket.write(`HTTP/1.1 101 ${head.statusMessage || 'Switching Protocols'}\r\n${headerBlock(forwardResponseHeaders(head.rawHeaders, true))}\r\n`);
+    if (rest.length > 0) socket.write(rest);
     if (this.head.length > 0) upstreamSocket.write(this.head);
     for (const chunk of this.#early) upstreamSocket.write(chunk);
     this.#early = [];
@@ -174,51 +163,66 @@ export class Tunnel implements DeadlineEntry {
     socket.pipe(upstreamSocket);
   }
 
-  /** The target answered without upgrading: relay its answer and close. */
-  #refused(res: IncomingMessage): void {
-    this.route.deadlines.remove(this);
-    const { target, ticket } = this.admission;
-    const status = res.statusCode ?? 502;
-    if (this.route.config.failureStatus.has(status)) ticket.failure(new UpstreamStatusError(target.origin, status));
-    else ticket.success();
-    this.#finish(this.route.config.failureStatus.has(status) ? 'failure_status' : 'success');
-    // Without Content-Length and with Connection: close, the body runs to the end of the connection
-    // (already de-chunked by Node, so no trailers either).
-    const headers = withoutField(forwardResponseHeaders(res.rawHeaders, false, false), 'content-length');
-    this.socket.write(`HTTP/1.1 ${status} ${res.statusMessage ?? ''}\r\n${headerBlock(headers)}Connection: close\r\n\r\n`);
-    res.pipe(this.socket);
-    closeWhenWritten(this.socket);
-    // Cut off by the target: the client must not take the truncated body for a whole one.
-    res.on('close', () => {
-      if (!res.complete) this.socket.destroy();
-    });
+  /**
+   * The target answered without upgrading: its answer is relayed, then the connection closes.
+   * Without Content-Length and with Connection: close, the body runs to the end of the
+   * connection (de-chunked by the parser, so without trailers).
+   */
+  upstreamHead(head: ResponseHead): void {
+    const status = head.statusCode;
+    this.headArrived(status, this.route.config.failureStatus.has(status));
+    const socket = this.socket;
+    if (socket.destroyed) return this.#abortUpstream();
+    this.status = status;
+    const headers = withoutField(forwardResponseHeaders(head.rawHeaders, false, false), 'content-length');
+    socket.write(`HTTP/1.1 ${status} ${head.statusMessage}\r\n${headerBlock(headers)}Connection: close\r\n\r\n`);
   }
 
-  #failed(error: Error): void {
-    if (this.#done) return;
-    this.route.deadlines.remove(this);
-    const { target, ticket } = this.admission;
-    const { status, type } = classify(error);
-    const failure = new UpstreamConnectionError(type, target.origin, error);
-    this.owner.exchangeFailed(this, failure);
-    ticket.failure(failure);
-    this.#finish('error');
-    answerSocket(this.socket, status, type, target.origin);
+  upstreamData(chunk: Buffer): void {
+    if (chunk.length === 0 || this.socket.write(chunk)) return;
+    this.#upstream?.pause();
+    // One listener, however many pieces of one read met a full socket.
+    if (this.#drainListening) return;
+    this.#drainListening = true;
+    this.socket.once('drain', this.#onClientDrain);
+  }
+
+  upstreamEnd(): void {
+    this.#upstream = undefined;
+    if (this.outcome !== undefined) return;
+    this.succeed();
+    this.socket.end();
+    closeWhenWritten(this.socket);
+  }
+
+  upstreamError(error: Error & { code?: string }): void {
+    this.#upstream = undefined;
+    if (this.outcome !== undefined) return;
+    if (this.headReceived) {
+      this.brokenBody(error);
+      // Cut off by the target: the client must not take the truncated body for a whole one.
+      this.socket.destroy();
+      return;
+    }
+    const { status, type } = this.chargeConnectionError(error);
+    this.answer(status, type, 'error');
+  }
+
+  protected answer(status: number, type: ProxyErrorType, outcome: Outcome): void {
+    this.status = status;
+    this.finish(outcome);
+    this.#abortUpstream();
+    answerSocket(this.socket, status, type, this.target.origin);
   }
 
   #clientClosed(): void {
-    if (this.#done) return;
-    this.route.deadlines.remove(this);
-    this.admission.ticket.release();
-    this.#finish('aborted');
-    this.#upstream?.destroy();
+    this.abandon();
+    this.#abortUpstream();
   }
 
-  #finish(outcome: 'success' | 'failure_status' | 'error' | 'timeout' | 'aborted'): void {
-    if (this.#done) return;
-    this.#done = true;
-    const { target } = this.admission;
-    target.inFlight--;
-    target.record(outcome);
+  #abortUpstream(): void {
+    const upstream = this.#upstream;
+    this.#upstream = undefined;
+    upstream?.abort();
   }
 }
