@@ -107,3 +107,13 @@ test('a WebSocket upgrade to an mTLS target presents the client certificate', as
   await waitFor('the echo', () => received.endsWith('ping over mtls'));
   assert.deepEqual(up.seen, [{ url: '/ws', client: 'proxy-breaker test client' }]);
 });
+
+test('a target that does not trust the client certificate it got and closes gets 502 connection_terminated, counted', async (t) => {
+  const up = await trustedUpstream(t, { requireClientCert: true });
+  const p = await proxy(t, { target: up.url, ca: PEM.ca, clientCert: PEM.selfSignedCert, clientKey: PEM.selfSignedKey });
+  const reply = await request(p.port, '/');
+  assert.equal(reply.status, 502);
+  assert.equal(reply.headers['proxy-status'], 'proxy-breaker; error=connection_terminated');
+  assert.equal(targetOf(p, up.url).failures, 1);
+  assert.equal(up.seen.length, 0);
+});

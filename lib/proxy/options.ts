@@ -166,8 +166,8 @@ export const PROXY_OPTIONS = {
   ca: customOption(checkCa, {
     type: 'string | Buffer | Array<string | Buffer>',
     default: undefined,
-    defaultText: "Node's default roots",
-    doc: "PEM CA certificates that https targets are verified against, instead of Node's default roots",
+    defaultText: "Node's roots",
+    doc: 'PEM CA certificates to verify https targets with; they replace the default roots',
     flag: { name: 'ca', value: 'FILE' },
     perRoute: true,
     file: true,
