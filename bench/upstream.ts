@@ -1,6 +1,6 @@
 /**
  * The upstream the proxies forward to: a 1-worker nginx configured from bench/nginx.conf when
- * nginx is installed, else the project's Node fixture (dist/fixtures/upstream.js). The slow
+ * nginx is installed, else the project's Node fixture (fixtures/upstream.ts, transpiled into the dist snapshot). The slow
  * scenario always uses the fixture's `slow` mode.
  */
 import { spawnSync } from 'node:child_process';
