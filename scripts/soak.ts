@@ -17,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { startUpstream, type ModeName, type Upstream, type UpstreamMode } from '../fixtures/upstream.js';
+import type { ModeName, UpstreamMode } from '../fixtures/modes.js';
+import { startUpstream, type Upstream } from '../fixtures/upstream.js';
 import { createProxy, type Proxy, type StateChangeInfo } from '../lib/index.js';
 import type { Target } from '../lib/proxy/target.js';
 

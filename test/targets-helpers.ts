@@ -6,7 +6,8 @@ import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ModeName, Upstream, UpstreamMode } from '../fixtures/upstream.js';
+import type { ModeName, UpstreamMode } from '../fixtures/modes.js';
+import type { Upstream } from '../fixtures/upstream.js';
 import type { Proxy, ProxyOptions, TargetSnapshot } from '../lib/index.js';
 import { startedProxy, startedUpstream, waitFor, type StartedProxy } from './lifecycle-helpers.js';
 
