@@ -5,7 +5,7 @@
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { afterEach, test, type TestContext } from 'node:test';
-import { decodeFrame, encodeClientFrame, webSocketAccept, WS_OPCODE, type WebSocketFrame } from '../fixtures/upstream.js';
+import { decodeFrame, encodeClientFrame, webSocketAccept, WS_OPCODE, type WebSocketFrame } from '../fixtures/websocket.js';
 import { Proxy } from '../lib/index.js';
 import { delay, parseRaw, proxy, request, targetOf, upstream, waitFor, type RawResponse } from './proxy-helpers.js';
 
