@@ -15,12 +15,13 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CircuitState } from '../breaker/breaker.js';
-import type { Proxy } from '../proxy/proxy.js';
-import type { Target } from '../proxy/target.js';
+import { BREAKER_ACTIONS, originOf, type BreakerAction } from '../proxy/control.js';
+import type { ProxySnapshot, TargetSnapshot } from '../proxy/snapshot.js';
 import { assertAdminBinding, BearerAuth, isCrossSite } from './auth.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard.js';
 import { EventHub } from './events.js';
-import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
+import { METRICS_CONTENT_TYPE, metricsText } from './metrics.js';
+import type { ObservedProxy } from './observed.js';
 import { RateSampler } from './rates.js';
 import { breakersView, statsView, targetView } from './views.js';
 
@@ -51,13 +52,7 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-const ACTIONS = {
-  open: (target: Target) => target.breaker.forceOpen(),
-  close: (target: Target) => target.breaker.forceClose(),
-  reset: (target: Target) => target.breaker.reset(),
-} as const;
-type Action = keyof typeof ACTIONS;
-const isAction = (name: string): name is Action => Object.hasOwn(ACTIONS, name);
+const isAction = (name: string): name is BreakerAction => (BREAKER_ACTIONS as readonly string[]).includes(name);
 
 const COMMON_HEADERS = {
   'cache-control': 'no-store',
@@ -84,43 +79,36 @@ function pathOf(url: string | undefined): string {
   return query === -1 ? raw : raw.slice(0, query);
 }
 
-/** The target an encoded (or plain) origin names, or undefined. */
-function findTarget(proxy: Proxy, encoded: string): Target | undefined {
-  let origin: string;
+/** The URL-decoded path segment naming a target, or undefined when it does not decode. */
+function decodeOrigin(encoded: string): string | undefined {
   try {
-    origin = decodeURIComponent(encoded);
-  } catch {
-    return undefined;
-  }
-  const exact = proxy.registry.get(origin);
-  if (exact !== undefined) return exact;
-  try {
-    // `HTTP://127.0.0.1:80/` names the same origin as `http://127.0.0.1`.
-    return proxy.registry.get(new URL(origin).origin);
+    return decodeURIComponent(encoded);
   } catch {
     return undefined;
   }
 }
 
-/** A target admits requests unless its circuit is OPEN; reading `state` ends an expired open period. */
-function readiness(proxy: Proxy): { ready: boolean; admitting: number; targets: number } {
+/** The snapshot of the target `name` spells (`HTTP://127.0.0.1:80/` is `http://127.0.0.1`), or undefined. */
+function findTarget(snapshot: ProxySnapshot, name: string): TargetSnapshot | undefined {
+  const origin = originOf(name);
+  return snapshot.targets.find((target) => target.target === name || target.target === origin);
+}
+
+/** A target admits requests unless its circuit is OPEN (the snapshot has moved an expired open period on). */
+function readiness(snapshot: ProxySnapshot): { ready: boolean; admitting: number; targets: number } {
   let admitting = 0;
-  let targets = 0;
-  for (const target of proxy.registry.values()) {
-    targets++;
-    if (target.breaker.state !== CircuitState.OPEN) admitting++;
-  }
-  return { ready: admitting > 0, admitting, targets };
+  for (const target of snapshot.targets) if (target.state !== CircuitState.OPEN) admitting++;
+  return { ready: admitting > 0, admitting, targets: snapshot.targets.length };
 }
 
 /**
  * The admin routes as a request handler, for any `http.Server` (or a framework). Starts one
  * unref'd sampling timer; call `handler.close()` when done with it.
  */
-export function createAdminHandler(proxy: Proxy, options: AdminHandlerOptions = {}): AdminHandler {
+export function createAdminHandler(proxy: ObservedProxy, options: AdminHandlerOptions = {}): AdminHandler {
   const auth = resolveToken(options.token);
   const sampler = new RateSampler(proxy, options.sampleInterval === undefined ? {} : { interval: options.sampleInterval });
-  const hub = new EventHub(proxy, sampler, { stats: () => statsView(proxy, sampler) });
+  const hub = new EventHub(proxy, sampler, { stats: () => statsView(proxy.snapshot(), sampler) });
   hub.attach();
   sampler.start();
 
@@ -131,7 +119,7 @@ export function createAdminHandler(proxy: Proxy, options: AdminHandlerOptions = 
   };
   const GET = ['GET', 'HEAD'] as const;
 
-  const control = (req: http.IncomingMessage, res: http.ServerResponse, encoded: string, action: Action): void => {
+  const control = (req: http.IncomingMessage, res: http.ServerResponse, encoded: string, action: BreakerAction): void => {
     if (!allow(req, res, ['POST'])) return;
     if (isCrossSite(req)) return sendError(res, 403, 'forbidden', 'Cross-site requests cannot change breakers.');
     if (auth !== undefined) {
@@ -141,9 +129,9 @@ export function createAdminHandler(proxy: Proxy, options: AdminHandlerOptions = 
         return sendError(res, 401, 'unauthorized', 'A valid bearer token is required.', { 'www-authenticate': challenge });
       }
     }
-    const target = findTarget(proxy, encoded);
+    const name = decodeOrigin(encoded);
+    const target = name === undefined ? undefined : proxy.breakers[action](name);
     if (target === undefined) return sendError(res, 404, 'unknown_target', 'No such target.');
-    ACTIONS[action](target);
     sendJson(res, 200, { action, ...targetView(target, sampler, []) });
   };
 
@@ -158,16 +146,16 @@ export function createAdminHandler(proxy: Proxy, options: AdminHandlerOptions = 
         });
       case '/breakers':
         if (!allow(req, res, GET)) return;
-        return sendJson(res, 200, breakersView(proxy, sampler, hub));
+        return sendJson(res, 200, breakersView(proxy.snapshot(), sampler, hub));
       case '/metrics':
         if (!allow(req, res, GET)) return;
-        return send(res, 200, METRICS_CONTENT_TYPE, renderMetrics(proxy));
+        return send(res, 200, METRICS_CONTENT_TYPE, metricsText(proxy.snapshot()));
       case '/healthz':
         if (!allow(req, res, GET)) return;
         return sendJson(res, 200, { status: 'ok' });
       case '/readyz': {
         if (!allow(req, res, GET)) return;
-        const state = readiness(proxy);
+        const state = readiness(proxy.snapshot());
         return sendJson(res, state.ready ? 200 : 503, { status: state.ready ? 'ready' : 'unavailable', ...state });
       }
       case '/events':
@@ -180,9 +168,11 @@ export function createAdminHandler(proxy: Proxy, options: AdminHandlerOptions = 
       const last = rest.slice(slash + 1);
       if (slash > 0 && isAction(last)) return control(req, res, rest.slice(0, slash), last);
       if (!allow(req, res, GET)) return;
-      const target = findTarget(proxy, rest);
+      const name = decodeOrigin(rest);
+      const snapshot = proxy.snapshot();
+      const target = name === undefined ? undefined : findTarget(snapshot, name);
       if (target === undefined) return sendError(res, 404, 'unknown_target', 'No such target.');
-      const view = breakersView(proxy, sampler, hub).targets.find((t) => t.target === target.origin);
+      const view = breakersView(snapshot, sampler, hub).targets.find((t) => t.target === target.target);
       return sendJson(res, 200, view);
     }
     sendError(res, 404, 'not_found', 'Try /, /breakers, /metrics, /events, /healthz or /readyz.');
@@ -216,7 +206,7 @@ function resolveToken(token: unknown): BearerAuth | undefined {
 }
 
 /** Starts the admin server on its own listener; refuses a non-loopback `host` without a token. */
-export async function startAdminServer(proxy: Proxy, options: AdminServerOptions): Promise<AdminServer> {
+export async function startAdminServer(proxy: ObservedProxy, options: AdminServerOptions): Promise<AdminServer> {
   const { port, host = '127.0.0.1', token } = options;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`Expected \`port\` to be an integer from 0 to 65535, got ${String(port)}`);

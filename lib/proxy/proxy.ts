@@ -6,8 +6,6 @@ import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { renderMetrics } from '../admin/metrics.js';
-import { createAdminHandler, type AdminHandler } from '../admin/server.js';
 import type { CircuitState } from '../breaker/breaker.js';
 import type { UpstreamError } from '../errors.js';
 import { sendAnswer, type ProxyErrorType } from './answers.js';
@@ -17,7 +15,9 @@ import { resolveProxyOptions, type ProxyConfig, type ProxyOptions } from './opti
 import { normalizeRequestTarget } from './path.js';
 import { SyntheticProber } from './probe.js';
 import { RouteTable, type Route } from './routes.js';
-import { TargetRegistry, type Outcome, type Target, type TargetSnapshot } from './target.js';
+import { TargetRegistry, type Outcome, type Target } from './target.js';
+import { Breakers, type BreakerControl } from './control.js';
+import type { ProxySnapshot, RouteSnapshot } from './snapshot.js';
 import { answerSocket, Tunnel } from './upgrade.js';
 
 export interface StateChangeInfo {
@@ -66,19 +66,6 @@ export interface ProxyEvents {
   proxyError: [ProxyErrorInfo];
   reject: [RejectInfo];
   response: [ResponseInfo];
-}
-
-export interface RouteSnapshot {
-  match: string;
-  stripPrefix: boolean;
-  timeout: number;
-  failureStatus: string;
-  targets: string[];
-}
-
-export interface ProxySnapshot {
-  routes: RouteSnapshot[];
-  targets: TargetSnapshot[];
 }
 
 type IncomingMessage = http.IncomingMessage;
@@ -135,24 +122,35 @@ export const SERVER_LIMITS = {
   backlog: 4096,
 } as const;
 
+/**
+ * The proxy, observed from outside through three things only: `snapshot()` (plain data),
+ * `breakers` (manual control) and its events. Everything it keeps (targets, routes, servers,
+ * sockets) is private, so that an observer cannot tell one process from the sum of several.
+ */
 export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
-  readonly registry = new TargetRegistry();
-  config: ProxyConfig;
-  routes: RouteTable;
-  server: http.Server | undefined;
+  readonly #registry = new TargetRegistry();
+  #config: ProxyConfig;
+  #routes: RouteTable;
+  #server: http.Server | undefined;
   inFlight = 0;
   retriesInFlight = 0;
   readonly #observed = new WeakSet<Target>();
   readonly #probers = new Map<Target, SyntheticProber>();
   #draining = false;
   /** Open WebSocket/Upgrade tunnels: once upgraded, their sockets are no longer the HTTP server's to close. */
-  readonly tunnels = new Set<Tunnel>();
-  #adminHandler: AdminHandler | undefined;
+  readonly #tunnels = new Set<Tunnel>();
+  /**
+   * Manual control of each target's circuit, by origin: `proxy.breakers.open(origin)`, `close`,
+   * `reset`. Each returns the target's snapshot after the action, or `undefined` for an unknown
+   * target. A command travels as data: `proxy.breakers[action](origin)`.
+   */
+  readonly breakers: BreakerControl;
 
   constructor(options: ProxyOptions) {
     super();
-    this.config = resolveProxyOptions(options);
-    this.routes = RouteTable.build(this.config, this.registry);
+    this.#config = resolveProxyOptions(options);
+    this.#routes = RouteTable.build(this.#config, this.#registry);
+    this.breakers = new Breakers(this.#registry);
     this.#observeTargets();
   }
 
@@ -164,32 +162,32 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
    */
   reload(options: ProxyOptions): void {
     const config = resolveProxyOptions(options);
-    const routes = RouteTable.build(config, this.registry);
+    const routes = RouteTable.build(config, this.#registry);
     const used = new Set(routes.routes.flatMap((route) => route.targets));
-    for (const target of this.registry.retain(used)) {
+    for (const target of this.#registry.retain(used)) {
       this.#probers.get(target)?.stop();
       this.#probers.delete(target);
       target.retire();
     }
-    if (config.probePath !== this.config.probePath) {
+    if (config.probePath !== this.#config.probePath) {
       for (const prober of this.#probers.values()) prober.stop();
       this.#probers.clear();
     }
-    this.config = config;
-    this.routes = routes;
+    this.#config = config;
+    this.#routes = routes;
     this.#observeTargets();
   }
 
   get preserveHost(): boolean {
-    return this.config.preserveHost;
+    return this.#config.preserveHost;
   }
 
   get retryBudgetPercent(): number {
-    return this.config.retryBudgetPercent;
+    return this.#config.retryBudgetPercent;
   }
 
   get retryBudgetMin(): number {
-    return this.config.retryBudgetMin;
+    return this.#config.retryBudgetMin;
   }
 
   /** `(req, res)` for `http.createServer`, and `(req, res, next)` for express/connect. */
@@ -232,7 +230,7 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
     if (problem !== undefined) return REFUSALS[problem];
     const target = normalizeRequestTarget(req.url ?? '');
     if (target === undefined) return REFUSE_BAD_TARGET;
-    const route = this.routes.match(target.authority ?? req.headers.host ?? '', target.path);
+    const route = this.#routes.match(target.authority ?? req.headers.host ?? '', target.path);
     if (route === undefined) return REFUSE_NO_ROUTE;
     return { route, path: route.forwardPath(target.path) + target.query };
   }
@@ -265,7 +263,10 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
       const limited = route.refusal() === 'limited';
       return answerSocket(socket, 503, limited ? 'connection_limit_reached' : 'destination_unavailable', route.answerTarget, limited ? undefined : route.retryAfter());
     }
-    new Tunnel(this, req, socket, head, route, admission).open(path);
+    const tunnel = new Tunnel(this, req, socket, head, route, admission);
+    this.#tunnels.add(tunnel);
+    socket.once('close', () => this.#tunnels.delete(tunnel));
+    tunnel.open(path);
   }
 
   #internalError(res: ServerResponse, error: unknown): void {
@@ -301,15 +302,15 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
    * and starts a synthetic prober per target when `probePath` is set.
    */
   #observeTargets(): void {
-    const probePath = this.config.probePath;
+    const probePath = this.#config.probePath;
     if (probePath !== undefined) {
-      for (const route of this.routes.routes) {
+      for (const route of this.#routes.routes) {
         for (const target of route.targets) {
           if (!this.#probers.has(target)) this.#probers.set(target, new SyntheticProber(target, probePath, route.config.timeout));
         }
       }
     }
-    for (const target of this.registry.values()) {
+    for (const target of this.#registry.values()) {
       if (this.#observed.has(target)) continue;
       this.#observed.add(target);
       target.breaker.on('stateChange', ({ from, to, failures, error }) => {
@@ -319,52 +320,24 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
     }
   }
 
+  /**
+   * Everything the proxy shows of itself, as plain data that survives `JSON.stringify` (the
+   * admin server, the metrics and the dashboard render from it). Counters in it only grow, so the
+   * snapshots of several processes add up: `ProxySnapshot`'s module says how each field combines.
+   */
   snapshot(): ProxySnapshot {
     return {
-      routes: this.routes.routes.map((route) => ({
-        match: route.config.match,
-        stripPrefix: route.config.stripPrefix,
-        timeout: route.config.timeout,
-        failureStatus: route.config.failureStatus.text,
-        targets: route.targets.map((target) => target.origin),
-      })),
-      targets: [...this.registry.values()].map((target) => target.snapshot()),
+      time: Date.now(),
+      targets: [...this.#registry.values()].map((target) => target.snapshot()),
+      routes: this.#routes.routes.map(routeSnapshot),
     };
-  }
-
-  /** The Prometheus text exposition (format 0.0.4) of every target's counters and breaker. */
-  metrics(): string {
-    return renderMetrics(this);
-  }
-
-  /**
-   * The admin routes (`/breakers`, `/metrics`, `/healthz`, `/readyz`, `/events`, the dashboard,
-   * and POST control routes), to mount on a server of your own. Made on first use and closed by
-   * `close()`. It has no token: mount it where only operators reach it, or use
-   * `createAdminHandler(proxy, { token })`.
-   */
-  get adminHandler(): AdminHandler {
-    return (this.#adminHandler ??= createAdminHandler(this));
   }
 
   /** Starts a server for this proxy; resolves to the bound address. */
   listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
-    if (this.server !== undefined) return Promise.reject(new Error('listen() was called already'));
-    const server = http.createServer({
-      headersTimeout: SERVER_LIMITS.headersTimeout,
-      requestTimeout: SERVER_LIMITS.requestTimeout,
-      connectionsCheckingInterval: SERVER_LIMITS.connectionsCheckingInterval,
-      keepAliveTimeout: SERVER_LIMITS.keepAliveTimeout,
-      maxHeaderSize: SERVER_LIMITS.maxHeaderSize,
-    }, this.handler);
-    server.maxRequestsPerSocket = SERVER_LIMITS.maxRequestsPerSocket;
-    server.on('upgrade', this.upgrade);
-    server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
-      socket.on('error', () => socket.destroy());
-      answerSocket(socket, REFUSE_CONNECT.status, REFUSE_CONNECT.error, '', undefined, REFUSE_CONNECT.extra);
-    });
-    server.on('clientError', onClientError);
-    this.server = server;
+    if (this.#server !== undefined) return Promise.reject(new Error('listen() was called already'));
+    const server = createServer(this);
+    this.#server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen({ port, host, backlog: SERVER_LIMITS.backlog }, () => {
@@ -381,7 +354,7 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
    */
   async close(drainTimeout = 10_000): Promise<void> {
     this.#draining = true;
-    const server = this.server;
+    const server = this.#server;
     if (server !== undefined) {
       const closed = stopAccepting(server);
       server.closeIdleConnections();
@@ -391,13 +364,47 @@ export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
         server.closeIdleConnections();
       }
       server.closeAllConnections();
-      for (const tunnel of this.tunnels) tunnel.close();
+      for (const tunnel of this.#tunnels) tunnel.close();
       await closed;
     }
     for (const prober of this.#probers.values()) prober.stop();
-    this.#adminHandler?.close();
-    for (const target of this.registry.values()) target.close();
+    for (const target of this.#registry.values()) target.close();
   }
+}
+
+/**
+ * The HTTP server `listen()` starts for `proxy`, with SERVER_LIMITS applied (module-level so that
+ * tests can check the limits and shorten them; not part of the package's surface).
+ */
+export function createServer(proxy: Proxy): http.Server {
+  const server = http.createServer(
+    {
+      headersTimeout: SERVER_LIMITS.headersTimeout,
+      requestTimeout: SERVER_LIMITS.requestTimeout,
+      connectionsCheckingInterval: SERVER_LIMITS.connectionsCheckingInterval,
+      keepAliveTimeout: SERVER_LIMITS.keepAliveTimeout,
+      maxHeaderSize: SERVER_LIMITS.maxHeaderSize,
+    },
+    proxy.handler,
+  );
+  server.maxRequestsPerSocket = SERVER_LIMITS.maxRequestsPerSocket;
+  server.on('upgrade', proxy.upgrade);
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    answerSocket(socket, REFUSE_CONNECT.status, REFUSE_CONNECT.error, '', undefined, REFUSE_CONNECT.extra);
+  });
+  server.on('clientError', onClientError);
+  return server;
+}
+
+function routeSnapshot(route: Route): RouteSnapshot {
+  return {
+    match: route.config.match,
+    stripPrefix: route.config.stripPrefix,
+    timeout: route.config.timeout,
+    failureStatus: route.config.failureStatus.text,
+    targets: route.targets.map((target) => target.origin),
+  };
 }
 
 /**
