@@ -4,8 +4,7 @@
  * https://prometheus.io/docs/instrumenting/exposition_formats/#text-based-format
  */
 import { CircuitState } from '../breaker/breaker.js';
-import { TRANSITIONS, type ProxySnapshot } from '../proxy/snapshot.js';
-import { OUTCOMES } from '../proxy/target.js';
+import { OUTCOMES, TRANSITIONS, type ProxySnapshot } from '../proxy/snapshot.js';
 import type { SnapshotSource } from './observed.js';
 
 /** The Content-Type of `renderMetrics()`'s text. */

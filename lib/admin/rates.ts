@@ -4,8 +4,7 @@
  * dashboard's sparkline is the ring's per-interval differences.
  */
 import { EventEmitter } from 'node:events';
-import type { TargetSnapshot } from '../proxy/snapshot.js';
-import type { Outcome } from '../proxy/target.js';
+import type { Outcome, TargetSnapshot } from '../proxy/snapshot.js';
 import type { SnapshotSource } from './observed.js';
 
 /** Outcomes that mean the upstream failed the request. */

@@ -3,8 +3,7 @@
  * SSE `stats` event and the manual-control answers, so the dashboard reads one format.
  */
 import type { BreakerCounts, CircuitState } from '../breaker/breaker.js';
-import { latencyQuantile, type ProxySnapshot, type RouteSnapshot, type TargetSnapshot } from '../proxy/snapshot.js';
-import type { Outcome } from '../proxy/target.js';
+import { latencyQuantile, type Outcome, type ProxySnapshot, type RouteSnapshot, type TargetSnapshot } from '../proxy/snapshot.js';
 import type { EventHub, TransitionRecord } from './events.js';
 import type { RatePoint, RateSampler, Rates } from './rates.js';
 

@@ -15,7 +15,10 @@
  * - quantiles are never summed: derive them from the summed buckets with `latencyQuantile()`.
  */
 import type { BreakerCounts, CircuitState } from '../breaker/breaker.js';
-import type { Outcome } from './target.js';
+
+/** How one proxied request ended, as counted per target. */
+export const OUTCOMES = ['success', 'failure_status', 'error', 'timeout', 'rejected', 'limited', 'aborted'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
 
 /**
  * Transitions the state machine can make, always in a snapshot (0 until seen) so that `rate()` and

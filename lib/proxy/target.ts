@@ -10,11 +10,9 @@ import { isIP } from 'node:net';
 import { CircuitBreaker, CircuitState, type Ticket } from '../breaker/breaker.js';
 import { UpstreamPool } from '../http1/connection.js';
 import type { ProxyBreakerOptions } from './options.js';
-import { latencyQuantile, TRANSITIONS, type LatencySnapshot, type TargetSnapshot } from './snapshot.js';
+import { latencyQuantile, OUTCOMES, TRANSITIONS, type LatencySnapshot, type Outcome, type TargetSnapshot } from './snapshot.js';
 
-/** How one proxied request ended, as counted per target. */
-export const OUTCOMES = ['success', 'failure_status', 'error', 'timeout', 'rejected', 'limited', 'aborted'] as const;
-export type Outcome = (typeof OUTCOMES)[number];
+export { OUTCOMES, type Outcome } from './snapshot.js';
 
 /** Upper bounds (seconds) of the upstream latency histogram: 1 ms to 30 s, as Prometheus suggests for HTTP. */
 export const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
