@@ -125,7 +125,8 @@ export const SERVER_LIMITS = {
 /**
  * The proxy, observed from outside through three things only: `snapshot()` (plain data),
  * `breakers` (manual control) and its events. Everything it keeps (targets, routes, servers,
- * sockets) is private, so that an observer cannot tell one process from the sum of several.
+ * sockets) is private: what observes one proxy can as well be handed snapshots summed over
+ * several processes.
  */
 export class Proxy extends EventEmitter<ProxyEvents> implements ExchangeOwner {
   readonly #registry = new TargetRegistry();
