@@ -46,9 +46,9 @@ test('GET /readyz stays 200 while one of two replicas is open', async (t) => {
   const admin = await startAdminServer(proxy, { port: 0 });
   t.after(() => admin.close());
   t.after(() => proxy.close());
-  [...proxy.registry.values()][0]!.breaker.forceOpen();
+  proxy.breakers.open('http://127.0.0.1:1');
   assert.equal((await fetchText(`${admin.url}/readyz`)).status, 200);
-  [...proxy.registry.values()][1]!.breaker.forceOpen();
+  proxy.breakers.open('http://127.0.0.1:2');
   assert.equal((await fetchText(`${admin.url}/readyz`)).status, 503);
 });
 

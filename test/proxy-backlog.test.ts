@@ -21,11 +21,13 @@ const BLOCK_MS = 400;
 const WINDOW_MS = 200;
 
 const CHILD = `
+const { subscribe } = await import('node:diagnostics_channel');
 const { createProxy } = await import(process.env.PROXY_LIB);
 const proxy = createProxy({ target: 'http://127.0.0.1:9' });
 const { port } = await proxy.listen(0, '127.0.0.1');
+// Node publishes every accepted TCP connection here: the proxy's server stays its own.
 let accepted = 0;
-proxy.server.on('connection', () => accepted++);
+subscribe('net.server.socket', () => accepted++);
 process.on('message', (message) => {
   if (message !== 'block') return;
   process.send({ blocking: true });

@@ -292,20 +292,6 @@ test('an upgrade no route matches gets 404', async (t) => {
   assert.equal(reply.headers['proxy-status'], 'proxy-breaker; error=destination_not_found');
 });
 
-test('Tunnel.close() ends a tunnel registered with its owner', async (t) => {
-  const up = await upstream(t);
-  const tracking = new Proxy({ target: up.url });
-  const { port } = await tracking.listen(0, '127.0.0.1');
-  t.after(() => tracking.close(100));
-  const client = new Client(port);
-  client.socket.write(handshake());
-  await client.head();
-  assert.equal(tracking.tunnels.size, 1);
-  for (const tunnel of tracking.tunnels) tunnel.close();
-  await waitFor('the client connection to close', () => client.closed);
-  await waitFor('the tunnel to unregister', () => tracking.tunnels.size === 0);
-});
-
 test('proxy.close() ends open tunnels', async (t) => {
   const up = await upstream(t);
   const p = await proxy(t, { target: up.url });

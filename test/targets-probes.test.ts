@@ -146,7 +146,7 @@ test('a circuit closed by hand before its probe was due is not probed', async (t
     breaker: { failureThreshold: 1, resetTimeout: 50, jitter: 0 },
   });
   await request(url);
-  proxy.registry.get(a!.url)!.breaker.forceClose();
+  proxy.breakers.close(a!.url);
   await sleep(150);
   assert.equal(a!.stats().requests, 1, 'no health check went to the closed target');
   const snapshot = targetOf(proxy, a!);
