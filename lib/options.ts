@@ -25,6 +25,8 @@ export interface FlagSpec {
   value?: string;
   /** The flag may be given several times; the option gets the list. */
   multiple?: boolean;
+  /** A switch that turns its option off: `--no-rewrite-redirects` for an option that is on by default. */
+  negate?: boolean;
 }
 
 /** What an option resolves against: the values resolved before it, for defaults and rules that depend on them. */

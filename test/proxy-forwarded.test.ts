@@ -3,8 +3,11 @@
  * on their own, then through the proxy.
  */
 import * as assert from 'node:assert/strict';
+import type * as http from 'node:http';
 import { test } from 'node:test';
 import { forwardedElement, forwardedNode, isForwardedList } from '../lib/proxy/forwarded.js';
+import { forwardRequestHeaders, type ForwardContext } from '../lib/proxy/headers.js';
+import { echo, fields, proxy, request, upstream } from './proxy-helpers.js';
 
 // --- forwarded.ts on its own -----------------------------------------------------------------
 
@@ -61,4 +64,69 @@ test('isForwardedList refuses what would swallow or garble an appended element',
   ]) {
     assert.equal(isForwardedList(value), false, value);
   }
+});
+
+// --- headers.ts on its own -------------------------------------------------------------------
+
+const CONTEXT: ForwardContext = { targetHost: 'up:80', preserveHost: false, proto: 'http', clientAddress: '10.0.0.1', upgrade: false, port: 8080 };
+
+function forward(raw: string[], context: Partial<ForwardContext> = {}): string[] {
+  return forwardRequestHeaders({ rawHeaders: raw } as http.IncomingMessage, { ...CONTEXT, ...context });
+}
+
+test('forwardRequestHeaders sends X-Forwarded-Port, replacing the client\'s', () => {
+  assert.deepEqual(fields(forward(['Host', 'a', 'X-Forwarded-Port', '1']), 'x-forwarded-port'), ['8080']);
+});
+
+test('forwardRequestHeaders leaves X-Forwarded-Port out when the port is unknown', () => {
+  assert.deepEqual(fields(forward(['Host', 'a'], { port: undefined }), 'x-forwarded-port'), []);
+});
+
+test('forwardRequestHeaders relays a client Forwarded unchanged and adds none by default', () => {
+  assert.deepEqual(fields(forward(['Host', 'a', 'Forwarded', 'for=1.2.3.4']), 'forwarded'), ['for=1.2.3.4']);
+});
+
+test('forwardRequestHeaders with forwarded appends this hop to the client\'s Forwarded fields', () => {
+  const out = forward(['Host', 'a.example', 'Forwarded', 'for=1.2.3.4', 'Forwarded', 'for="[::1]"'], { forwarded: true });
+  assert.deepEqual(fields(out, 'forwarded'), ['for=1.2.3.4, for="[::1]", for=10.0.0.1;host=a.example;proto=http']);
+});
+
+test('forwardRequestHeaders with forwarded replaces a malformed client Forwarded', () => {
+  const out = forward(['Host', 'a.example', 'Forwarded', 'for="1.2.3.4'], { forwarded: true });
+  assert.deepEqual(fields(out, 'forwarded'), ['for=10.0.0.1;host=a.example;proto=http']);
+});
+
+test('Connection cannot remove X-Forwarded-Port or Forwarded', () => {
+  const out = forward(['Host', 'a', 'Connection', 'X-Forwarded-Port, Forwarded', 'Forwarded', 'for=1.2.3.4'], { forwarded: true });
+  assert.deepEqual(fields(out, 'x-forwarded-port'), ['8080']);
+  assert.deepEqual(fields(out, 'forwarded'), ['for=1.2.3.4, for=10.0.0.1;host=a;proto=http']);
+});
+
+// --- through the proxy -----------------------------------------------------------------------
+
+test('the target sees X-Forwarded-Port: the port the client connected to', async (t) => {
+  const up = await upstream(t);
+  const p = await proxy(t, { target: up.url });
+  const seen = echo(await request(p.port, '/', { headers: { 'x-forwarded-port': '1' } }));
+  assert.equal(seen.headers['x-forwarded-port'], String(p.port));
+});
+
+test('the target sees no Forwarded field unless the option is on', async (t) => {
+  const up = await upstream(t);
+  const p = await proxy(t, { target: up.url });
+  assert.equal(echo(await request(p.port, '/')).headers.forwarded, undefined);
+});
+
+test('with forwarded the target sees the client, host and scheme in Forwarded', async (t) => {
+  const up = await upstream(t);
+  const p = await proxy(t, { target: up.url, forwarded: true });
+  const seen = echo(await request(p.port, '/', { headers: { host: 'shop.example:8443', forwarded: 'for=192.0.2.60;proto=https' } }));
+  assert.equal(seen.headers.forwarded, 'for=192.0.2.60;proto=https, for=127.0.0.1;host="shop.example:8443";proto=http');
+});
+
+test('forwarded set on one route adds the field to that route\'s requests only', async (t) => {
+  const up = await upstream(t);
+  const p = await proxy(t, { routes: [{ match: '/on', targets: up.url, forwarded: true }, { match: '/', targets: up.url }] });
+  assert.match(echo(await request(p.port, '/on')).headers.forwarded ?? '', /^for=127\.0\.0\.1;/);
+  assert.equal(echo(await request(p.port, '/')).headers.forwarded, undefined);
 });

@@ -4,8 +4,12 @@
  * its own, then through the proxy.
  */
 import * as assert from 'node:assert/strict';
-import { test } from 'node:test';
+import * as http from 'node:http';
+import { test, type TestContext } from 'node:test';
+import { ConfigError, createProxy, type ProxyOptions } from '../lib/index.js';
 import { normalizeCookieDomain, rewriteSetCookie, type CookieRewrite } from '../lib/proxy/rewrite.js';
+import { listening } from './lifecycle-helpers.js';
+import { proxy, request } from './proxy-helpers.js';
 
 const map = (entries: Record<string, string>): CookieRewrite => new Map(Object.entries(entries));
 
@@ -76,4 +80,73 @@ test('rewriteSetCookie returns the very same string when no rule applies', () =>
   const value = 'a=1; Domain=x; Path=/';
   assert.ok(Object.is(rewriteSetCookie(value, map({ y: 'z' }), map({ '/q': '/r' }), ''), value));
   assert.ok(Object.is(rewriteSetCookie('a=1', map({ '*': '' }), 'prefix', '/api'), 'a=1'));
+});
+
+// --- options ---------------------------------------------------------------------------------
+
+function configError(options: Partial<ProxyOptions>): ConfigError {
+  try {
+    createProxy({ target: 'http://127.0.0.1:1', ...options } as ProxyOptions);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    return error;
+  }
+  assert.fail('createProxy accepted the options');
+}
+
+test('cookieDomainRewrite refuses a value that is no domain, naming where it was written', () => {
+  assert.equal(configError({ cookieDomainRewrite: 'a b' }).path, 'cookieDomainRewrite');
+  assert.equal(configError({ cookieDomainRewrite: { 'x.example': 'a;b' } }).path, 'cookieDomainRewrite.x.example');
+  assert.equal(configError({ cookieDomainRewrite: true } as unknown as ProxyOptions).path, 'cookieDomainRewrite');
+});
+
+test('cookiePathRewrite refuses a path without a leading slash or with a semicolon', () => {
+  assert.equal(configError({ cookiePathRewrite: 'app' }).path, 'cookiePathRewrite');
+  assert.equal(configError({ cookiePathRewrite: { '/': '/a;b' } }).path, 'cookiePathRewrite./');
+  assert.equal(configError({ cookiePathRewrite: { '': '/a' } }).path, 'cookiePathRewrite.');
+});
+
+test('cookie rewrites of a route are checked where the route wrote them', () => {
+  const error = configError({ target: undefined, routes: [{ match: '/', targets: 'http://127.0.0.1:1', cookiePathRewrite: [] as unknown as string }] });
+  assert.equal(error.path, 'routes[0].cookiePathRewrite');
+});
+
+// --- through the proxy -----------------------------------------------------------------------
+
+const COOKIES = ['sid=1; Domain=.backend.internal; Path=/; HttpOnly', 'cart=2; Path=/cart', 'theme=dark'];
+
+/** A target that sets `COOKIES` on every response. */
+async function cookieTarget(t: TestContext): Promise<string> {
+  return listening(t, http.createServer((_req, res) => res.writeHead(200, { 'Set-Cookie': COOKIES }).end()));
+}
+
+test('cookies pass unchanged by default', async (t) => {
+  const target = await cookieTarget(t);
+  const p = await proxy(t, { routes: [{ match: '/app', targets: target, stripPrefix: true }] });
+  assert.deepEqual((await request(p.port, '/app/')).headers['set-cookie'], COOKIES);
+});
+
+test('a route rewrites cookie Domain and Path; another route of the same proxy does not', async (t) => {
+  const target = await cookieTarget(t);
+  const p = await proxy(t, {
+    routes: [
+      { match: '/shop', targets: target, stripPrefix: true, cookieDomainRewrite: '', cookiePathRewrite: true },
+      { match: '/', targets: target },
+    ],
+  });
+  assert.deepEqual((await request(p.port, '/shop/')).headers['set-cookie'], ['sid=1; Path=/shop; HttpOnly', 'cart=2; Path=/shop/cart', 'theme=dark']);
+  assert.deepEqual((await request(p.port, '/')).headers['set-cookie'], COOKIES);
+});
+
+test('the proxy-level cookie rewrites apply to every route that does not set its own', async (t) => {
+  const target = await cookieTarget(t);
+  const p = await proxy(t, {
+    cookieDomainRewrite: { 'backend.internal': 'shop.example' },
+    routes: [
+      { match: '/a', targets: target },
+      { match: '/b', targets: target, cookieDomainRewrite: false },
+    ],
+  });
+  assert.equal((await request(p.port, '/a')).headers['set-cookie']![0], 'sid=1; Domain=shop.example; Path=/; HttpOnly');
+  assert.equal((await request(p.port, '/b')).headers['set-cookie']![0], COOKIES[0]);
 });

@@ -4,9 +4,13 @@
  * First rewrite.ts on its own, then through the proxy.
  */
 import * as assert from 'node:assert/strict';
-import type * as http from 'node:http';
-import { test } from 'node:test';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { test, type TestContext } from 'node:test';
+import type { ProxyOptions, RouteOptions } from '../lib/index.js';
 import { clientOrigin, isLocationStatus, responseRules, rewriteUrl } from '../lib/proxy/rewrite.js';
+import { listening } from './lifecycle-helpers.js';
+import { proxy, request } from './proxy-helpers.js';
 
 const TARGET = 'http://backend:8080';
 const CLIENT = 'http://ext.example';
@@ -140,4 +144,94 @@ test('responseRules keeps cookie rules when redirects are not rewritten', () => 
   const domain = new Map([['*', '']]);
   const rules = responseRules({ ...RULES, preserveHost: true, stripPrefix: true, cookieDomainRewrite: domain, cookiePathRewrite: true });
   assert.deepEqual(rules, { redirects: false, prefix: '/api', cookieDomain: domain, cookiePath: 'prefix' });
+});
+
+// --- through the proxy -----------------------------------------------------------------------
+
+/**
+ * A target that answers `GET /status/NNN?to=URL` with status NNN and `Location: URL`, where `self`
+ * in URL stands for its own origin (as an app that knows its own address writes it), and
+ * `/content?to=URL` with a 200 and `Content-Location: URL`.
+ */
+async function redirecting(t: TestContext): Promise<string> {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url!, 'http://x');
+    const self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const to = url.searchParams.get('to')!.replace('self', self);
+    if (url.pathname === '/content') res.writeHead(200, { 'Content-Location': to });
+    else res.writeHead(Number(url.pathname.slice('/status/'.length)), { Location: to });
+    res.end();
+  });
+  return listening(t, server);
+}
+
+async function locationThrough(t: TestContext, options: ProxyOptions | ((target: string) => ProxyOptions), path: string, headers?: http.OutgoingHttpHeaders): Promise<string | undefined> {
+  const target = await redirecting(t);
+  const p = await proxy(t, typeof options === 'function' ? options(target) : { target, ...options });
+  const reply = await request(p.port, path.replaceAll('PORT', String(p.port)), { headers });
+  return (reply.headers.location ?? reply.headers['content-location']) as string | undefined;
+}
+
+function stripped(extra: Partial<RouteOptions> = {}): (target: string) => ProxyOptions {
+  return (target) => ({ routes: [{ match: '/app', targets: target, stripPrefix: true, ...extra }] });
+}
+
+test('a redirect to the target origin reaches the client at the origin it used', async (t) => {
+  const location = await locationThrough(t, {}, '/status/302?to=self/login', { host: 'shop.example:8443' });
+  assert.equal(location, 'http://shop.example:8443/login');
+});
+
+test('a redirect at the target origin gets the stripped prefix back', async (t) => {
+  const location = await locationThrough(t, stripped(), '/app/status/301?to=self/login%3Fnext%3Dcart', { host: 'shop.example' });
+  assert.equal(location, 'http://shop.example/app/login?next=cart');
+});
+
+test('a 303 and a 201 Location are rewritten too', async (t) => {
+  assert.equal(await locationThrough(t, {}, '/status/303?to=self/done', { host: 'a.example' }), 'http://a.example/done');
+  assert.equal(await locationThrough(t, {}, '/status/201?to=self/items/7', { host: 'a.example' }), 'http://a.example/items/7');
+});
+
+test('a Location on a 200 is not rewritten', async (t) => {
+  const target = await redirecting(t);
+  const p = await proxy(t, { target });
+  const reply = await request(p.port, '/status/200?to=self/x');
+  assert.equal(reply.headers.location, `${target}/x`);
+});
+
+test('a Content-Location at the target origin is rewritten on a 200', async (t) => {
+  assert.equal(await locationThrough(t, stripped(), '/app/content?to=self/doc.json', { host: 'a.example' }), 'http://a.example/app/doc.json');
+});
+
+test('a redirect to another host is relayed unchanged', async (t) => {
+  assert.equal(await locationThrough(t, {}, '/status/302?to=http://elsewhere.example/x'), 'http://elsewhere.example/x');
+});
+
+test('a redirect at the target origin hidden behind user info is relayed unchanged', async (t) => {
+  const target = await redirecting(t);
+  const p = await proxy(t, { target });
+  const reply = await request(p.port, `/status/302?to=${encodeURIComponent(`${target}@evil.example/`)}`);
+  assert.equal(reply.headers.location, `${target}@evil.example/`);
+});
+
+test('a relative redirect is relayed unchanged, also with a stripped prefix', async (t) => {
+  assert.equal(await locationThrough(t, stripped(), '/app/status/302?to=/login'), '/login');
+});
+
+test('with preserveHost a redirect to the target origin is relayed unchanged', async (t) => {
+  const target = await redirecting(t);
+  const p = await proxy(t, { target, preserveHost: true });
+  const reply = await request(p.port, '/status/302?to=self/login');
+  assert.equal(reply.headers.location, `${target}/login`);
+});
+
+test('rewriteRedirects: false on a route relays its redirects unchanged', async (t) => {
+  const target = await redirecting(t);
+  const p = await proxy(t, { routes: [{ match: '/', targets: target, rewriteRedirects: false }] });
+  const reply = await request(p.port, '/status/302?to=self/login');
+  assert.equal(reply.headers.location, `${target}/login`);
+});
+
+test('a route rewrites its redirects when the proxy turns them off but the route turns them on', async (t) => {
+  const location = await locationThrough(t, (target) => ({ rewriteRedirects: false, routes: [{ match: '/', targets: target, rewriteRedirects: true }] }), '/status/302?to=self/x', { host: 'a.example' });
+  assert.equal(location, 'http://a.example/x');
 });

@@ -119,6 +119,22 @@ export function rewriteUrl(url: string, targetOrigin: string, client: string, pr
   return rest.charCodeAt(0) === 47 /* / */ ? client + prefix + rest : `${client}${prefix}/${rest}`;
 }
 
+/**
+ * A response field's value after the route's `rules`: `lower` is the field's lower-case name.
+ * `Location` is rewritten on the statuses where it names a URL (`isLocationStatus`),
+ * `Content-Location` on any (RFC 9110 8.7: it identifies the representation whatever the status).
+ */
+export function rewriteResponseField(lower: string, value: string, rules: ResponseRules, context: RewriteContext): string {
+  if (lower === 'set-cookie') return rewriteSetCookie(value, rules.cookieDomain, rules.cookiePath, rules.prefix);
+  if (!rules.redirects) return value;
+  if (lower === 'location' ? !isLocationStatus(context.status) : lower !== 'content-location') return value;
+  // Relative references (the common case) need neither the client's origin nor a parse.
+  const first = value.charCodeAt(0) | 0x20;
+  if (first !== 104 /* h */) return value;
+  const client = clientOrigin(context.req);
+  return client === undefined ? value : rewriteUrl(value, context.target.origin, client, rules.prefix);
+}
+
 /** A cookie's `Domain` as RFC 6265 5.2.3 reads it: lower-case, without a leading dot. */
 export function normalizeCookieDomain(domain: string): string {
   const lower = domain.toLowerCase();
@@ -132,6 +148,7 @@ export function normalizeCookieDomain(domain: string): string {
  * of the value is kept as written.
  */
 export function rewriteSetCookie(value: string, domain: CookieRewrite | undefined, path: CookieRewrite | 'prefix' | undefined, prefix: string): string {
+  if (domain === undefined && path === undefined) return value;
   // The name=value pair ends at the first `;`; attributes follow.
   let start = value.indexOf(';');
   if (start === -1) return value;
