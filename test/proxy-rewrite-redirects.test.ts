@@ -5,9 +5,11 @@
  */
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import type { ProxyOptions, RouteOptions } from '../lib/index.js';
+import { loadTestCertificate } from '../fixtures/upstream.js';
+import { createProxy, type ProxyOptions, type RouteOptions } from '../lib/index.js';
 import { clientOrigin, isLocationStatus, responseRules, rewriteUrl } from '../lib/proxy/rewrite.js';
 import { listening } from './lifecycle-helpers.js';
 import { proxy, request } from './proxy-helpers.js';
@@ -234,4 +236,20 @@ test('rewriteRedirects: false on a route relays its redirects unchanged', async 
 test('a route rewrites its redirects when the proxy turns them off but the route turns them on', async (t) => {
   const location = await locationThrough(t, (target) => ({ rewriteRedirects: false, routes: [{ match: '/', targets: target, rewriteRedirects: true }] }), '/status/302?to=self/x', { host: 'a.example' });
   assert.equal(location, 'http://a.example/x');
+});
+
+test('a redirect reaches a client that came over TLS as https', async (t) => {
+  const target = await redirecting(t);
+  const p = createProxy({ target });
+  t.after(() => p.close(100));
+  const base = await listening(t, https.createServer(loadTestCertificate(), p.handler));
+  const location = await new Promise<string | undefined>((resolve, reject) => {
+    const req = https.get(`${base}/status/302?to=self/login`, { headers: { host: 'shop.example' }, rejectUnauthorized: false, agent: false, timeout: 3_000 }, (res) => {
+      res.resume();
+      resolve(res.headers.location);
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+  });
+  assert.equal(location, 'https://shop.example/login');
 });
