@@ -51,7 +51,7 @@ function flagsOf(table: OptionTable, prefix: string): FlagEntry[] {
   return Object.entries(table).flatMap(([key, option]) =>
     option.flag === undefined
       ? []
-      : [{ flag: option.flag, doc: option.doc, defaultText: option.flag.negate === true ? undefined : defaultText(option), path: prefix === '' ? key : `${prefix}.${key}`, option }],
+      : [{ flag: option.flag, doc: option.flag.doc ?? option.doc, defaultText: option.flag.negate === true ? undefined : defaultText(option), path: prefix === '' ? key : `${prefix}.${key}`, option }],
   );
 }
 

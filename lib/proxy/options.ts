@@ -170,7 +170,7 @@ export const PROXY_OPTIONS = {
   rewriteRedirects: booleanOption({
     default: true,
     doc: "rewrite a Location or Content-Location at the target's origin to the client's (not with --preserve-host)",
-    flag: { name: 'no-rewrite-redirects', negate: true },
+    flag: { name: 'no-rewrite-redirects', negate: true, doc: "relay a Location or Content-Location at the target's origin unchanged" },
     perRoute: true,
   }),
   cookieDomainRewrite: customOption(cookieDomainRewrite, {
