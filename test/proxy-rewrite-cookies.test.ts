@@ -8,7 +8,7 @@ import * as http from 'node:http';
 import { test, type TestContext } from 'node:test';
 import { ConfigError, createProxy, type ProxyOptions } from '../lib/index.js';
 import { normalizeCookieDomain, rewriteSetCookie, type CookieRewrite } from '../lib/proxy/rewrite.js';
-import { listening } from './lifecycle-helpers.js';
+import { listening } from './support/servers.js';
 import { proxy, request } from './proxy-helpers.js';
 
 const map = (entries: Record<string, string>): CookieRewrite => new Map(Object.entries(entries));

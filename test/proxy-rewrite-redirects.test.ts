@@ -8,10 +8,10 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { loadTestCertificate } from '../fixtures/upstream.js';
+import { loadTestCertificate } from '../fixtures/certificate.js';
 import { createProxy, type ProxyOptions, type RouteOptions } from '../lib/index.js';
 import { clientOrigin, isLocationStatus, responseRules, rewriteUrl } from '../lib/proxy/rewrite.js';
-import { listening } from './lifecycle-helpers.js';
+import { listening } from './support/servers.js';
 import { proxy, request } from './proxy-helpers.js';
 
 const TARGET = 'http://backend:8080';
