@@ -189,7 +189,8 @@ export function forwardResponseHeaders(raw: readonly string[], upgrade = false, 
     } else if (lower === 'content-length') {
       contentLength = true;
     } else if (rules !== undefined && (lower.length === 8 || lower.length === 10 || lower.length === 16)) {
-      // The lengths of location, set-cookie and content-location: most fields stop at them.
+      // Only location (8), set-cookie (10) and content-location (16) are rewritten: the length
+      // rules out most other fields before any string comparison.
       out.push(name, rewriteResponseField(lower, raw[i + 1]!, rules, context!));
       continue;
     }
