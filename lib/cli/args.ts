@@ -57,7 +57,8 @@ export function checked<T>(validate: () => T): T {
  */
 function flagValue(entry: FlagEntry, value: string | boolean): unknown {
   const { option, flag } = entry;
-  if (option === undefined || typeof value === 'boolean') return value;
+  if (typeof value === 'boolean') return flag.negate === true ? !value : value;
+  if (option === undefined) return value;
   const at = `--${flag.name}`;
   if (option.parse !== undefined) return checked(() => option.parse!(value, at));
   checked(() => option.check(value, at));

@@ -61,7 +61,7 @@ export class Exchange extends ClientAttempt implements ResponseSink {
   send({ target, ticket }: Admission): void {
     this.begin(target, ticket);
     const req = this.req;
-    const head = requestHead(req.method!, this.path, upstreamHeaders(target, req, this.context.preserveHost, false));
+    const head = requestHead(req.method!, this.path, upstreamHeaders(target, req, this.context.preserveHost, false, this.route.config.forwarded));
     if (head === undefined) {
       // Not the target's doing (a rewrite produced a path Node's parser would never have passed).
       ticket.release();
@@ -82,7 +82,7 @@ export class Exchange extends ClientAttempt implements ResponseSink {
     if (res.destroyed) return this.#abortUpstream();
     this.status = status;
     try {
-      res.writeHead(status, head.statusMessage, forwardResponseHeaders(head.rawHeaders, false, chunksResponse(res, status)));
+      res.writeHead(status, head.statusMessage, forwardResponseHeaders(head.rawHeaders, false, chunksResponse(res, status), this));
     } catch (error) {
       // A head Node will not send on (a status below 100). The target broke the protocol.
       return this.protocolError(error);
@@ -222,7 +222,7 @@ export function absoluteAuthority(url: string | undefined): string | undefined {
 }
 
 /** The fields to send upstream for `req`. */
-export function upstreamHeaders(target: Target, req: IncomingMessage, preserveHost: boolean, upgrade: boolean): string[] {
+export function upstreamHeaders(target: Target, req: IncomingMessage, preserveHost: boolean, upgrade: boolean, forwarded: boolean): string[] {
   const socket = req.socket as Socket & { encrypted?: boolean };
   return forwardRequestHeaders(req, {
     targetHost: target.hostHeader,
@@ -231,6 +231,8 @@ export function upstreamHeaders(target: Target, req: IncomingMessage, preserveHo
     clientAddress: socket.remoteAddress ?? '',
     upgrade,
     authority: absoluteAuthority(req.url),
+    port: socket.localPort,
+    forwarded,
   });
 }
 

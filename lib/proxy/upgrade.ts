@@ -95,7 +95,7 @@ export class Tunnel extends ClientAttempt implements UpgradeSink {
     socket.on('data', this.#onEarlyData);
     socket.on('end', this.#onEarlyEnd);
     const req = this.req;
-    const head = requestHead(req.method!, path, upstreamHeaders(target, req, this.context.preserveHost, true), false);
+    const head = requestHead(req.method!, path, upstreamHeaders(target, req, this.context.preserveHost, true, this.route.config.forwarded), false);
     if (head === undefined) {
       // Not the target's doing (a rewrite produced a path Node's parser would never have passed).
       ticket.release();
