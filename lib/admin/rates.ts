@@ -9,7 +9,7 @@ import type { Outcome, Target } from '../proxy/target.js';
 import { validateNumber } from '../validate.js';
 
 /** Outcomes that mean the upstream failed the request. */
-const ERROR_OUTCOMES: readonly Outcome[] = ['failure_status', 'error', 'timeout'];
+const ERROR_OUTCOMES: readonly Outcome[] = ['failure_status', 'error', 'timeout', 'body_timeout'];
 /** Outcomes where the proxy refused the request itself (open circuit, concurrency limit). */
 const REFUSED_OUTCOMES: readonly Outcome[] = ['rejected', 'limited'];
 

@@ -9,8 +9,12 @@ import { CircuitBreaker, CircuitState, type BreakerSnapshot, type Ticket } from 
 import { UpstreamPool } from '../http1/connection.js';
 import type { ProxyBreakerOptions } from './options.js';
 
-/** How one proxied request ended, as counted per target. */
-export const OUTCOMES = ['success', 'failure_status', 'error', 'timeout', 'rejected', 'limited', 'aborted'] as const;
+/**
+ * How one proxied request ended, as counted per target. `timeout`: no response head within the
+ * call timeout (or the target stopped reading the request body); `body_timeout`: the response
+ * body stalled past the idle timeout; `aborted`: the client left, or stalled its own side.
+ */
+export const OUTCOMES = ['success', 'failure_status', 'error', 'timeout', 'body_timeout', 'rejected', 'limited', 'aborted'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** Upper bounds (seconds) of the upstream latency histogram: 1 ms to 30 s, as Prometheus suggests for HTTP. */
