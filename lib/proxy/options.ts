@@ -127,7 +127,7 @@ export const PROXY_OPTIONS = {
     { min: 0, exclusive: true },
     {
       default: 60_000,
-      doc: 'ms a body may go without a byte, either way (and a tunnel idle) before the exchange is cut',
+      doc: 'ms a body or tunnel may go without a byte, either way, before it is cut',
       flag: { name: 'idle-timeout', value: 'MS' },
       perRoute: true,
     },
