@@ -96,3 +96,26 @@ test('a client that sends its small body quickly after the head still gets the w
   assert.equal(headers.connection, 'close');
   assert.equal(body, 'early');
 });
+
+test('a client that sends fast after an early answer is cut off after the linger byte budget', async (t) => {
+  const p = await proxy(t, { target: await earlyTarget(t) });
+  const length = 256 * 1024 * 1024;
+  let delivered = false;
+  const { text, closed } = await client(p.port, `POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${length}\r\n\r\n`, (socket) => {
+    const piece = Buffer.alloc(1024 * 1024, 'a');
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < length && socket.writable) {
+        sent += piece.length;
+        const last = sent >= length;
+        if (!socket.write(piece, last ? (error) => (delivered = error == null) : undefined)) return;
+      }
+    };
+    socket.on('drain', pump);
+    pump();
+  });
+  assert.equal(closed, true);
+  // Far more than the budget was on its way: the proxy closed before taking all of it.
+  assert.equal(delivered, false);
+  assert.equal(parseRaw(text).body, 'early');
+});

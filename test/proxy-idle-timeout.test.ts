@@ -91,6 +91,8 @@ test('a client that stalls its upload gets 408, its upstream socket is closed, a
   // The target reads the request and waits for the rest of its body, as any would.
   const target = await rawTarget(t, (socket) => socket.resume());
   const p = await proxy(t, { target: target.url, idleTimeout: 200 });
+  const responses: ResponseInfo[] = [];
+  p.proxy.on('response', (info) => responses.push(info));
   const client = rawClient(p.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabcd');
   await bounded(client.closed, 'the client connection closed');
   const { status, headers } = parseRaw(client.received());
@@ -101,6 +103,10 @@ test('a client that stalls its upload gets 408, its upstream socket is closed, a
   const snapshot = targetOf(p, target.url);
   assert.equal(snapshot.failures, 0);
   assert.equal(snapshot.requests.aborted, 1);
+  assert.deepEqual(
+    responses.map((info) => [info.status, info.outcome]),
+    [[408, 'aborted']],
+  );
 });
 
 test('a slow upload that keeps moving waits for the target as long as it takes, and the call timeout starts once it is sent', async (t) => {

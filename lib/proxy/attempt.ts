@@ -22,7 +22,7 @@ import {
   withoutStack,
   type UpstreamError,
 } from '../errors.js';
-import type { IdleEntry, IdleSweeper } from '../idle.js';
+import type { IdleEntry } from '../idle.js';
 import type { ProxyErrorType } from './answers.js';
 import { classify, type Classified } from './classify.js';
 import type { ProxyEvents } from './proxy.js';

@@ -172,8 +172,8 @@ export class Exchange extends ClientAttempt implements ResponseSink {
       return this.answer(504, 'http_response_timeout', 'timeout');
     }
     // The client stalled its upload: 408, as nginx's client_body_timeout answers (RFC 9110 15.5.9).
-    this.abandon();
     this.status = 408;
+    this.abandon();
     // Nothing more is coming from it to linger for: close once the answer is out.
     this.res.shouldKeepAlive = false;
     this.#abortUpstream();
