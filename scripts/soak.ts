@@ -423,8 +423,8 @@ function followSchedule(replica: Replica): { failingOpened: number; failing: num
  */
 /** Requests the proxy has sent to `target`: every attempt admitted, in flight or ended (refusals are not sent). */
 function sentTo(target: Target): number {
-  const { success, failure_status: failureStatus, error, timeout, aborted } = target.outcomes;
-  return target.inFlight + success + failureStatus + error + timeout + aborted;
+  const { success, failure_status: failureStatus, error, timeout, body_timeout: bodyTimeout, aborted } = target.outcomes;
+  return target.inFlight + success + failureStatus + error + timeout + bodyTimeout + aborted;
 }
 
 function onlyProbes(replica: Replica): { openPeriods: number; stragglers: number; stragglersAllowed: number; later: number; windows: number; probes: number; maxPerWindow: number; ok: boolean } {
