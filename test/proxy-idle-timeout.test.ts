@@ -183,6 +183,19 @@ test('a client that stops reading a streamed response is cut off and the target 
   client.socket.destroy();
 });
 
+test('a client that stalls its upload while the target streams its answer is cut off, and the target is not charged', async (t) => {
+  // A full-duplex target: it answers at once and would go on once more of the body came.
+  const target = await rawTarget(t, (socket) => socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nab')));
+  const p = await proxy(t, { target: target.url, idleTimeout: 200 });
+  const client = rawClient(p.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabcd');
+  await bounded(client.closed, 'the client connection closed');
+  assert.equal(parseRaw(client.received()).status, 200);
+  await waitFor('the upstream socket closed', () => target.closed === 1, WITHIN);
+  const snapshot = targetOf(p, target.url);
+  assert.equal(snapshot.failures, 0);
+  assert.equal(snapshot.requests.aborted, 1);
+});
+
 test('a route sets its own idle timeout over the proxy-wide one', async (t) => {
   const target = await rawTarget(t, (socket) => socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab')));
   const p = await proxy(t, { routes: [{ match: '/', targets: target.url, idleTimeout: 200 }], idleTimeout: 600_000 });

@@ -157,8 +157,11 @@ export class Exchange extends ClientAttempt implements ResponseSink {
     const upstream = this.upstream;
     const timeout = this.route.idle.timeout;
     if (this.headReceived) {
+      // The client stopped reading the response, or (a target answering while the upload goes
+      // on, as a full-duplex stream does) stopped sending what the target may be waiting for.
+      const clientStalled = upstream?.paused === true || (this.hasBody && !this.req.complete && upstream?.bodyWaiting !== true);
       // Headers are out: the client can only be cut off, so that it sees the body is incomplete.
-      if (upstream?.paused === true) this.abandon();
+      if (clientStalled) this.abandon();
       else {
         this.chargeIdle(timeout);
         this.finish('body_timeout');
