@@ -71,6 +71,8 @@ export interface RouteOptions extends RewriteOptions {
   stripPrefix?: boolean;
   /** This route's call timeout (ms to wait for response headers). */
   timeout?: number;
+  /** This route's idle timeout (ms a body or tunnel may go without a byte). */
+  idleTimeout?: number;
   /** Statuses that count as failures on this route. */
   failureStatus?: string | readonly number[];
   /** Breaker options for this route's targets, over the proxy's `breaker`. */
@@ -89,6 +91,12 @@ export interface ProxyOptions extends RewriteOptions {
   breaker?: ProxyBreakerOptions;
   /** Call timeout: ms to wait for response headers (not for a slow body). */
   timeout?: number;
+  /**
+   * Ms a request or response body may go without a byte, in either direction, before the
+   * exchange is cut (nginx's `proxy_read_timeout` and `client_body_timeout`); also bounds an idle
+   * WebSocket/Upgrade tunnel. Checked about once a second (a quarter of it when shorter).
+   */
+  idleTimeout?: number;
   /** Statuses that count as a target's failure, e.g. `"500-599"`, `"502-504,500"`. */
   failureStatus?: string | readonly number[];
   /** Forward the client's `Host` instead of the target's. */
@@ -136,6 +144,15 @@ export const PROXY_OPTIONS = {
   timeout: numberOption(
     { min: 0, exclusive: true },
     { default: 10_000, doc: 'call timeout: wait for response headers', flag: { name: 'timeout', value: 'MS' }, perRoute: true },
+  ),
+  idleTimeout: numberOption(
+    { min: 0, exclusive: true },
+    {
+      default: 60_000,
+      doc: 'ms a body or tunnel may go without a byte, either way, before it is cut',
+      flag: { name: 'idle-timeout', value: 'MS' },
+      perRoute: true,
+    },
   ),
   failureStatus: customOption(statusSet, {
     type: 'string | number[]',
