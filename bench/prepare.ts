@@ -24,11 +24,13 @@ export function build(): void {
 
 /**
  * Copies dist/ away, so that a build by someone else halfway through the bench cannot change
- * what is measured; returns the copy and a short hash of its JavaScript.
+ * what is measured; returns the copy and a short hash of its JavaScript. The fixture upstream is
+ * not part of the build (fixtures/ is test-only), so it is transpiled into the copy's fixtures/.
  */
 export function snapshotDist(): { dir: string; hash: string } {
   const dir = join(workDir, 'dist');
   cpSync(join(root, 'dist'), dir, { recursive: true });
+  compileFixtures(join(dir, 'fixtures'));
   const hash = createHash('sha256');
   const walk = (d: string): void => {
     for (const entry of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -39,6 +41,22 @@ export function snapshotDist(): { dir: string; hash: string } {
   };
   walk(join(dir, 'lib'));
   return { dir, hash: hash.digest('hex').slice(0, 12) };
+}
+
+/** fixtures/*.ts to plain .js in `outDir`; their relative `./x.js` imports then resolve there. */
+function compileFixtures(outDir: string): void {
+  const ts = createRequire(import.meta.url)('typescript') as typeof import('typescript');
+  const fixtures = join(root, 'fixtures');
+  mkdirSync(outDir, { recursive: true });
+  for (const file of readdirSync(fixtures).filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'))) {
+    const { outputText } = ts.transpileModule(readFileSync(join(fixtures, file), 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+      fileName: file,
+    });
+    writeFileSync(join(outDir, file.replace(/\.ts$/, '.js')), outputText);
+  }
+  // The copy sits outside the package: say that these .js files are ES modules.
+  writeFileSync(join(outDir, 'package.json'), '{ "type": "module" }\n');
 }
 
 /**

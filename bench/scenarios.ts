@@ -65,7 +65,7 @@ export interface BenchContext {
   generator: LoadGenerator;
   gate: Gate;
   upstream: Upstream;
-  /** Snapshot of dist/: `lib/index.js`, `fixtures/upstream.js`. */
+  /** Snapshot of dist/ (`lib/index.js`), with the fixtures transpiled into it (`fixtures/upstream-cli.js`). */
   dist: string;
   scripts: Scripts;
   /** Extra node flags for the candidate (e.g. --cpu-prof). */

@@ -1,7 +1,7 @@
 /**
  * The upstream the proxies forward to: a 1-worker nginx configured from bench/nginx.conf when
- * nginx is installed, else the project's Node fixture (dist/fixtures/upstream.js). The slow
- * scenario always uses the fixture's `slow` mode.
+ * nginx is installed, else the project's Node fixture (fixtures/, transpiled into the dist
+ * snapshot). The slow scenario always uses the fixture's `slow` mode.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
@@ -71,7 +71,7 @@ async function startNginx(): Promise<Upstream> {
 
 /** The project's fixture upstream, from the dist snapshot. `slowMs` starts it in `slow` mode. */
 export async function startFixture(distDir: string, slowMs?: number): Promise<Upstream> {
-  const args = [join(distDir, 'fixtures', 'upstream.js'), '--port', '0'];
+  const args = [join(distDir, 'fixtures', 'upstream-cli.js'), '--port', '0'];
   if (slowMs !== undefined) args.push('--mode', JSON.stringify({ type: 'slow', delay: slowMs }));
   const child = await startServer(slowMs === undefined ? 'fixture' : 'fixture-slow', process.execPath, args, /listening on http:\/\/127\.0\.0\.1:(\d+)/);
   return {

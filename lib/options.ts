@@ -25,6 +25,10 @@ export interface FlagSpec {
   value?: string;
   /** The flag may be given several times; the option gets the list. */
   multiple?: boolean;
+  /** A switch that turns its option off: `--no-rewrite-redirects` for an option that is on by default. */
+  negate?: boolean;
+  /** The flag's line in `--help` when it says something else than the option's `doc` (a negating switch). */
+  doc?: string;
 }
 
 /** What an option resolves against: the values resolved before it, for defaults and rules that depend on them. */

@@ -158,10 +158,9 @@ test('the hub remembers the last transitions per target, bounded', () => {
   const proxy = createProxy({ target: 'http://127.0.0.1:1' });
   const hub = new EventHub(proxy, new RateSampler(proxy), { stats: () => ({}), recent: 3 });
   hub.attach();
-  const breaker = [...proxy.registry.values()][0]!.breaker;
   for (let i = 0; i < 3; i++) {
-    breaker.forceOpen();
-    breaker.forceClose();
+    proxy.breakers.open('http://127.0.0.1:1');
+    proxy.breakers.close('http://127.0.0.1:1');
   }
   const recent = hub.recent('http://127.0.0.1:1');
   assert.deepEqual(recent.map((r) => `${r.from}>${r.to}`), ['OPEN>CLOSED', 'CLOSED>OPEN', 'OPEN>CLOSED']);

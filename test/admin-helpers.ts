@@ -5,10 +5,12 @@
  */
 import * as http from 'node:http';
 import type { TestContext } from 'node:test';
-import { startUpstream, type Upstream } from '../fixtures/upstream.js';
+import type { Upstream } from '../fixtures/upstream.js';
 import { startAdminServer, type AdminServer } from '../lib/admin/index.js';
-import { waitFor } from './lifecycle-helpers.js';
-import { createProxy, type Proxy, type ProxyBreakerOptions, type ProxyOptions } from '../lib/index.js';
+import { request, type Reply } from './support/http.js';
+import { startedProxy, startedUpstream } from './support/servers.js';
+import { waitFor } from './support/wait.js';
+import type { Proxy, ProxyBreakerOptions, ProxyOptions } from '../lib/index.js';
 
 export const TIMEOUT = 3_000;
 
@@ -32,45 +34,26 @@ export interface StackOptions {
 
 /** Upstream -> proxy -> admin server, closed in reverse order when `t` ends. */
 export async function stack(t: TestContext, options: StackOptions = {}): Promise<Stack> {
-  const upstream = await startUpstream();
-  t.after(() => upstream.close());
-  const proxy = createProxy({
+  const upstream = await startedUpstream(t);
+  const { proxy, url: proxyUrl } = await startedProxy(t, {
     target: upstream.url,
     breaker: { failureThreshold: 3, resetTimeout: 60_000, jitter: 0, ...options.breaker },
     ...options.proxy,
   });
-  const { port } = await proxy.listen(0, '127.0.0.1');
-  t.after(() => proxy.close(100));
   const admin = await startAdminServer(proxy, {
     port: 0,
     ...(options.token === undefined ? {} : { token: options.token }),
     ...(options.sampleInterval === undefined ? {} : { sampleInterval: options.sampleInterval }),
   });
   t.after(() => admin.close());
-  return { upstream, proxy, proxyUrl: `http://127.0.0.1:${port}`, admin, encoded: encodeURIComponent(upstream.url) };
+  return { upstream, proxy, proxyUrl, admin, encoded: encodeURIComponent(upstream.url) };
 }
 
-export interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  text: string;
-  json(): unknown;
-}
+export type { Reply };
 
 /** One request on a fresh connection, bounded by `TIMEOUT`. */
 export function fetchText(url: string, options: { method?: string; headers?: http.OutgoingHttpHeaders } = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false, signal: AbortSignal.timeout(TIMEOUT) });
-    req.on('error', reject);
-    req.on('response', (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text, json: () => JSON.parse(text) as unknown }));
-    });
-    req.end();
-  });
+  return request(url, { ...options, timeout: TIMEOUT });
 }
 
 /** Sends `count` requests through the proxy one after another; resolves to their statuses. */

@@ -5,28 +5,45 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RateSampler } from '../lib/admin/rates.js';
-import { createProxy, type Proxy } from '../lib/index.js';
-import type { Outcome, Target } from '../lib/proxy/target.js';
+import { CircuitState, createProxy, type ProxySnapshot, type TargetSnapshot } from '../lib/index.js';
+import { OUTCOMES, type Outcome } from '../lib/proxy/target.js';
 
-function setup(options: { capacity?: number; window?: number } = {}): { proxy: Proxy; target: Target; sampler: RateSampler; at: (ms: number) => void } {
-  const proxy = createProxy({ target: 'http://127.0.0.1:1' });
-  const target = [...proxy.registry.values()][0]!;
-  let now = 0;
-  const sampler = new RateSampler(proxy, { ...options, clock: () => now });
-  return { proxy, target, sampler, at: (ms) => void (now = ms) };
+const ORIGIN = 'http://127.0.0.1:1';
+
+/** A target's snapshot with every count at 0, as plain data. */
+function emptyTarget(origin: string): TargetSnapshot {
+  return {
+    target: origin, state: CircuitState.CLOSED, failures: 0, failureThreshold: 5, resetTimeout: 30_000,
+    openedAt: null, nextAttemptAt: null, openPeriod: 30_000, reopenings: 0, probes: 0, forced: false,
+    counts: { successes: 0, failures: 0, rejections: 0, timeouts: 0, admitted: 0, probesAdmitted: 0, probesReleased: 0 }, inFlight: 0,
+    requests: Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>,
+    transitions: {}, latency: { bounds: [1], counts: [0, 0], sum: 0, count: 0, p50: null, p99: null },
+    connections: { busy: 0, idle: 0, opened: 0 },
+  };
 }
 
-function record(target: Target, outcome: Outcome, count: number): void {
-  for (let i = 0; i < count; i++) target.record(outcome);
+/** The sampler reads only snapshots: a source of plain data stands in for the proxy. */
+function setup(options: { capacity?: number; window?: number } = {}): {
+  snapshot: ProxySnapshot; target: TargetSnapshot; sampler: RateSampler; at: (ms: number) => void;
+} {
+  const target = emptyTarget(ORIGIN);
+  const snapshot: ProxySnapshot = { time: 0, targets: [target], routes: [] };
+  let now = 0;
+  const sampler = new RateSampler({ snapshot: () => structuredClone(snapshot) }, { ...options, clock: () => now });
+  return { snapshot, target, sampler, at: (ms) => void (now = ms) };
+}
+
+function record(target: TargetSnapshot, outcome: Outcome, count: number): void {
+  target.requests[outcome] += count;
 }
 
 test('rates are zero until two samples exist', () => {
   const { target, sampler } = setup();
-  assert.deepEqual(sampler.rates(target), { requestRate: 0, errorRate: 0, rejectRate: 0, errorRatio: null });
+  assert.deepEqual(sampler.rates(ORIGIN), { requestRate: 0, errorRate: 0, rejectRate: 0, errorRatio: null });
   sampler.sample();
-  assert.equal(sampler.rates(target).requestRate, 0);
-  assert.equal(sampler.latest(target), undefined);
-  assert.deepEqual(sampler.history(target), []);
+  assert.equal(sampler.rates(ORIGIN).requestRate, 0);
+  assert.equal(sampler.latest(ORIGIN), undefined);
+  assert.deepEqual(sampler.history(ORIGIN), []);
 });
 
 test('request, error and reject rates per second, and the error ratio of requests that reached the upstream', () => {
@@ -41,8 +58,8 @@ test('request, error and reject rates per second, and the error ratio of request
   record(target, 'limited', 2);
   at(2_000);
   sampler.sample(2_000);
-  assert.deepEqual(sampler.rates(target), { requestRate: 20, errorRate: 4, rejectRate: 10, errorRatio: 0.4 });
-  assert.deepEqual(sampler.latest(target), { t: 2_000, requests: 20, errors: 4, rejected: 10 });
+  assert.deepEqual(sampler.rates(ORIGIN), { requestRate: 20, errorRate: 4, rejectRate: 10, errorRatio: 0.4 });
+  assert.deepEqual(sampler.latest(ORIGIN), { t: 2_000, requests: 20, errors: 4, rejected: 10 });
 });
 
 test('rates average over the window, not the whole ring', () => {
@@ -54,8 +71,8 @@ test('rates average over the window, not the whole ring', () => {
     record(target, 'success', second < 3 ? 10 : 1);
   }
   // Samples at 3, 4, 5 s (window 2 s): 1 + 1 requests over 2 s.
-  assert.equal(sampler.rates(target).requestRate, 1);
-  assert.equal(sampler.rates(target).errorRatio, 0);
+  assert.equal(sampler.rates(ORIGIN).requestRate, 1);
+  assert.equal(sampler.rates(ORIGIN).errorRatio, 0);
 });
 
 test('the ring is bounded: history keeps capacity - 1 intervals, oldest first', () => {
@@ -65,22 +82,22 @@ test('the ring is bounded: history keeps capacity - 1 intervals, oldest first', 
     record(target, 'success', second);
     sampler.sample(second * 1000);
   }
-  const history = sampler.history(target);
+  const history = sampler.history(ORIGIN);
   assert.deepEqual(history.map((p) => p.requests), [7, 8, 9]);
   assert.deepEqual(history.map((p) => p.t), [7_000, 8_000, 9_000]);
 });
 
 test('a target the proxy no longer has is forgotten', () => {
-  const { proxy, target, sampler, at } = setup();
+  const { snapshot, target, sampler, at } = setup();
   sampler.sample();
   at(1000);
   record(target, 'success', 5);
   sampler.sample();
-  assert.equal(sampler.rates(target).requestRate, 5);
-  proxy.registry.retain(new Set());
+  assert.equal(sampler.rates(ORIGIN).requestRate, 5);
+  snapshot.targets = [];
   sampler.sample();
-  assert.deepEqual(sampler.history(target), []);
-  assert.equal(sampler.rates(target).requestRate, 0);
+  assert.deepEqual(sampler.history(ORIGIN), []);
+  assert.equal(sampler.rates(ORIGIN).requestRate, 0);
 });
 
 test('two samples at the same instant give zero, not Infinity', () => {
@@ -88,11 +105,11 @@ test('two samples at the same instant give zero, not Infinity', () => {
   sampler.sample();
   record(target, 'success', 3);
   sampler.sample();
-  assert.equal(sampler.rates(target).requestRate, 0);
+  assert.equal(sampler.rates(ORIGIN).requestRate, 0);
 });
 
 test('start() samples on an unref\'d interval and emits `sample`; stop() ends it', async () => {
-  const proxy = createProxy({ target: 'http://127.0.0.1:1' });
+  const proxy = createProxy({ target: ORIGIN });
   const sampler = new RateSampler(proxy, { interval: 10 });
   let samples = 0;
   sampler.on('sample', () => samples++);
@@ -106,8 +123,7 @@ test('start() samples on an unref\'d interval and emits `sample`; stop() ends it
   assert.ok(seen >= 2, `sampled ${seen} times`);
   await new Promise((resolve) => setTimeout(resolve, 30));
   assert.equal(samples, seen);
-  const target = [...proxy.registry.values()][0]!;
-  assert.ok(sampler.history(target).length >= 2);
+  assert.ok(sampler.history(ORIGIN).length >= 2);
 });
 
 test('options are validated', () => {

@@ -46,9 +46,9 @@ test('GET /readyz stays 200 while one of two replicas is open', async (t) => {
   const admin = await startAdminServer(proxy, { port: 0 });
   t.after(() => admin.close());
   t.after(() => proxy.close());
-  [...proxy.registry.values()][0]!.breaker.forceOpen();
+  proxy.breakers.open('http://127.0.0.1:1');
   assert.equal((await fetchText(`${admin.url}/readyz`)).status, 200);
-  [...proxy.registry.values()][1]!.breaker.forceOpen();
+  proxy.breakers.open('http://127.0.0.1:2');
   assert.equal((await fetchText(`${admin.url}/readyz`)).status, 503);
 });
 
@@ -71,7 +71,7 @@ test('GET /breakers describes every target (state, counts, rates, latency, trans
   assert.equal(target.failureThreshold, 3);
   assert.equal(target.forced, false);
   assert.ok(target.openedAt !== null && target.nextAttemptAt !== null && target.nextAttemptAt > target.openedAt);
-  assert.deepEqual(target.counts, { successes: 4, failures: 3, rejections: 0, timeouts: 0 });
+  assert.deepEqual(target.counts, { admitted: 7, successes: 4, failures: 3, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 });
   assert.equal(target.requests.success, 4);
   assert.equal(target.requests.failure_status, 3);
   assert.equal(target.inFlight, 0);

@@ -10,7 +10,7 @@ test('--demo walks the circuit to OPEN and back to CLOSED, then keeps serving', 
   assert.match(out, /503 Service Unavailable in \d+ ms {2}Retry-After: \d/);
   assert.match(out, /the upstream received 0 of these requests/);
   assert.match(out, /HALF_OPEN -> CLOSED/);
-  const [, control] = (await cli.waitFor('stdout', /curl -X POST (http:\/\/127\.0\.0\.1:\d+)\/__fixture\/mode/))!;
+  const [, control] = (await cli.waitFor('stdout', /curl -X POST (http:\/\/127\.0\.0\.1:\d+)\/__demo\/fail\?status=500/))!;
   const url = await cli.url();
   assert.ok(control);
   assert.equal((await get(`${url}/hello`)).status, 200);

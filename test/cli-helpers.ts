@@ -6,12 +6,13 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { startedUpstream } from './lifecycle-helpers.js';
+import { request, type Reply } from './support/http.js';
+import { startedUpstream } from './support/servers.js';
+import { waitFor } from './support/wait.js';
 
 export const BIN = fileURLToPath(new URL('../bin/proxy-breaker.js', import.meta.url));
 
@@ -136,32 +137,16 @@ export function writeConfig(file: string, content: unknown): void {
   writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content, null, 2));
 }
 
-export interface Reply {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  text: string;
-}
+export type { Reply };
 
 /** One GET on a fresh connection, bounded by `timeout`. */
 export function get(url: string, timeout = 3_000): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, signal: AbortSignal.timeout(timeout) }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
-    });
-    req.on('error', reject);
-  });
+  return request(url, { timeout });
 }
 
 /** Polls `condition` every 10 ms until it holds; throws after `timeout` ms. */
-export async function until(condition: () => boolean, timeout = 3_000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeout} ms: ${condition}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+export function until(condition: () => boolean, timeout = 3_000): Promise<void> {
+  return waitFor(String(condition), condition, timeout);
 }
 
 /** Removes, when `t` ends, the signal listeners an in-process test added (serve() and the demo add some). */

@@ -58,6 +58,6 @@ test('the demo scenario goes CLOSED -> OPEN -> HALF_OPEN -> CLOSED (with a short
   assert.deepEqual(steps, ['1. ', '2. ', '3. ', '4. ', '5. ']);
   for (const change of ['CLOSED -> OPEN', 'OPEN -> HALF_OPEN', 'HALF_OPEN -> CLOSED']) assert.match(stdout.text, new RegExp(change));
   assert.match(stdout.text, /the circuit is CLOSED again/);
-  assert.match(stdout.text, /curl -X POST http:\/\/127\.0\.0\.1:\d+\/__fixture\/mode -d '\{"type":"status","status":500\}'/);
+  assert.match(stdout.text, /curl -X POST http:\/\/127\.0\.0\.1:\d+\/__demo\/fail\?status=500/);
   assert.equal((await get(`${running.url}/hello`)).status, 200);
 });

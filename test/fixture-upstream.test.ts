@@ -8,16 +8,9 @@ import { Agent, request, type IncomingHttpHeaders, type RequestOptions } from 'n
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import {
-  WS_OPCODE,
-  decodeFrame,
-  encodeClientFrame,
-  loadTestCertificate,
-  startUpstream,
-  webSocketAccept,
-  type Upstream,
-  type WebSocketFrame,
-} from '../fixtures/upstream.js';
+import { loadTestCertificate } from '../fixtures/certificate.js';
+import { startUpstream, type Upstream } from '../fixtures/upstream.js';
+import { WS_OPCODE, decodeFrame, encodeClientFrame, webSocketAccept, type WebSocketFrame } from '../fixtures/websocket.js';
 
 // --- helpers ---------------------------------------------------------------------------------
 
@@ -510,7 +503,7 @@ describe('fixture upstream close()', () => {
 });
 
 describe('fixture upstream command line', () => {
-  const script = fileURLToPath(new URL('../fixtures/upstream.ts', import.meta.url));
+  const script = fileURLToPath(new URL('../fixtures/upstream-cli.ts', import.meta.url));
   const cwd = fileURLToPath(new URL('..', import.meta.url));
   const run = (args: string[]) => spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd });
 

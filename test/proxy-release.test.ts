@@ -14,7 +14,7 @@ import { once } from 'node:events';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { test, type TestContext } from 'node:test';
-import { loadTestCertificate } from '../fixtures/upstream.js';
+import { loadTestCertificate } from '../fixtures/certificate.js';
 import { released } from '../lib/http1/release.js';
 import { createProxy } from '../lib/index.js';
 import { delay, listening, startedProxy } from './lifecycle-helpers.js';

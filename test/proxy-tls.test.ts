@@ -2,7 +2,8 @@
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { test } from 'node:test';
-import { decodeFrame, encodeClientFrame, loadTestCertificate } from '../fixtures/upstream.js';
+import { loadTestCertificate } from '../fixtures/certificate.js';
+import { decodeFrame, encodeClientFrame } from '../fixtures/websocket.js';
 import { echo, parseRaw, proxy, request, targetOf, upstream, waitFor } from './proxy-helpers.js';
 
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';

@@ -1,10 +1,10 @@
 /**
- * The short soak (scripts/soak.ts): 15 s of load on a proxy whose two targets flap through every
+ * The short soak (test/soak.ts): 15 s of load on a proxy whose two targets flap through every
  * failure mode, with clients aborting on purpose. The long run is `npm run soak -- --seconds 300`.
  */
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runSoak } from '../scripts/soak.js';
+import { runSoak } from './soak.js';
 
 test('soak: 15 s of load while both targets flap through ok, 500, slow, hang, reset, reset-mid-body and refuse', { timeout: 60_000 }, async (t) => {
   const report = await runSoak({ seconds: 15, phaseMs: 1_200 });

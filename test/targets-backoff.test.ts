@@ -39,7 +39,6 @@ test('each failed probe doubles the open period up to resetTimeoutMax (jitter 0)
 test('the open period is capped at 10 x resetTimeout by default', async (t) => {
   const [a] = await upstreams(t, [{ type: 'status', status: 500 }]);
   const { proxy, url } = await startProxy(t, { target: a!.url, breaker: { failureThreshold: 1, resetTimeout: 20, jitter: 0 } });
-  assert.equal(proxy.config.routes[0]!.breaker.resetTimeoutMax, 200);
   await request(url);
   const periods: number[] = [];
   for (let i = 0; i < 5; i++) periods.push((await probe(proxy, url, a!)).openPeriod);
@@ -66,7 +65,6 @@ test('a successful probe closes the circuit and the next open period starts agai
 test('with the default jitter (0.1) each open period is within [p, 1.1p]', async (t) => {
   const [a] = await upstreams(t, [{ type: 'status', status: 500 }]);
   const { proxy, url } = await startProxy(t, { target: a!.url, breaker: { failureThreshold: 1, resetTimeout: 40 } });
-  assert.equal(proxy.config.routes[0]!.breaker.jitter, 0.1);
   await request(url);
   const periods = [targetOf(proxy, a!).openPeriod];
   for (let i = 0; i < 3; i++) periods.push((await probe(proxy, url, a!)).openPeriod);

@@ -6,9 +6,12 @@ import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ModeName, Upstream, UpstreamMode } from '../fixtures/upstream.js';
+import type { ModeName, UpstreamMode } from '../fixtures/modes.js';
+import type { Upstream } from '../fixtures/upstream.js';
 import type { Proxy, ProxyOptions, TargetSnapshot } from '../lib/index.js';
-import { startedProxy, startedUpstream, waitFor, type StartedProxy } from './lifecycle-helpers.js';
+import * as support from './support/http.js';
+import { startedProxy, startedUpstream, type StartedProxy } from './support/servers.js';
+import { waitFor } from './support/wait.js';
 
 export { sleep };
 
@@ -31,29 +34,10 @@ export interface RequestOptions {
 }
 
 /** One request on a fresh connection (no client keep-alive, so nothing outlives the test). */
-export function request(base: string, options: RequestOptions = {}): Promise<Reply> {
-  const { method = 'GET', path = '/', body, headers = {}, timeout = 5000, signal, agent } = options;
-  return new Promise((resolve, reject) => {
-    const req = http.request(new URL(path, base), { method, headers, agent: agent ?? false, signal });
-    const timer = setTimeout(() => req.destroy(new Error(`${method} ${path} got no answer within ${timeout} ms`)), timeout);
-    req.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('error', (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
-      });
-    });
-    req.end(body);
-  });
+export async function request(base: string, options: RequestOptions = {}): Promise<Reply> {
+  const { path = '/', timeout = 5000, ...rest } = options;
+  const reply = await support.request(new URL(path, base), { ...rest, timeout });
+  return { status: reply.status, headers: reply.headers, body: reply.text };
 }
 
 /** A keep-alive client agent for bursts, destroyed after the test. */

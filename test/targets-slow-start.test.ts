@@ -25,12 +25,16 @@ test('after a target closes again its share grows from a small share to its full
   // When each request was balanced, and where it went.
   const picks: Array<{ at: number; target: string }> = [];
   proxy.on('response', (info) => picks.push({ at: performance.now() - info.durationMs, target: info.target }));
+  // The breaker's HALF_OPEN -> CLOSED starts the ramp; `stateChange` is emitted in that same turn.
+  let recoveredAt = -Infinity;
+  proxy.on('stateChange', (info) => {
+    if (info.target === a!.url && info.from === 'HALF_OPEN' && info.to === 'CLOSED') recoveredAt = performance.now();
+  });
   assert.equal((await request(url)).status, 500);
   await a!.setMode('ok');
   await sleep(150);
   // The next request the rotation gives the first target is its probe, which closes the circuit.
   while (targetOf(proxy, a!).state !== 'CLOSED') assert.equal((await request(url)).status, 200);
-  const recoveredAt = proxy.registry.get(a!.url)!.recoveredAt;
 
   const agent = keepAliveAgent(t);
   picks.length = 0;
@@ -75,7 +79,7 @@ test('during slow start a recovering target still takes everything when no other
   await sleep(150);
   while (targetOf(proxy, a!).state !== 'CLOSED') await request(url);
   // Hold the other target open (no probes): the recovering one is the only one that admits.
-  proxy.registry.get(b!.url)!.breaker.forceOpen();
+  proxy.breakers.open(b!.url);
   const before = counts(list);
   for (let i = 0; i < 10; i++) assert.equal((await request(url)).status, 200);
   assert.deepEqual(since(list, before), [10, 0]);

@@ -6,7 +6,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CircuitState } from '../breaker/breaker.js';
-import type { Proxy, StateChangeInfo } from '../proxy/proxy.js';
+import type { StateChangeInfo } from '../proxy/proxy.js';
+import type { ObservedProxy } from './observed.js';
 import type { RateSampler } from './rates.js';
 
 /** One transition as the dashboard's timeline shows it. */
@@ -41,7 +42,7 @@ export interface EventHubOptions {
 }
 
 export class EventHub {
-  readonly #proxy: Proxy;
+  readonly #proxy: ObservedProxy;
   readonly #sampler: RateSampler;
   readonly #stats: () => unknown;
   readonly #heartbeatEvery: number;
@@ -53,7 +54,7 @@ export class EventHub {
   #ticks = 0;
   #attached = false;
 
-  constructor(proxy: Proxy, sampler: RateSampler, options: EventHubOptions) {
+  constructor(proxy: ObservedProxy, sampler: RateSampler, options: EventHubOptions) {
     this.#proxy = proxy;
     this.#sampler = sampler;
     this.#stats = options.stats;
@@ -124,14 +125,16 @@ export class EventHub {
     if (list.length > this.#recentLimit) list.shift();
     if (this.#clients.size === 0) return;
     // The breaker emits after its state is set, so the snapshot here already shows `to`.
-    const target = this.#proxy.registry.get(info.target);
-    const snapshot = target?.breaker.snapshot();
+    const snapshot = this.#proxy.snapshot().targets.find((target) => target.target === info.target);
     const data: StateEventData = { ...record, nextAttemptAt: snapshot?.nextAttemptAt ?? null, forced: snapshot?.forced ?? false };
     this.#broadcast(`event: state\ndata: ${JSON.stringify(data)}\n\n`);
   };
 
   readonly #onSample = (): void => {
-    for (const origin of this.#recent.keys()) if (this.#proxy.registry.get(origin) === undefined) this.#recent.delete(origin);
+    if (this.#recent.size > 0) {
+      const origins = new Set(this.#proxy.snapshot().targets.map((target) => target.target));
+      for (const origin of this.#recent.keys()) if (!origins.has(origin)) this.#recent.delete(origin);
+    }
     if (this.#clients.size === 0) return;
     this.#ticks++;
     let message = `event: stats\ndata: ${JSON.stringify(this.#stats())}\n\n`;

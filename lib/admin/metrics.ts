@@ -4,19 +4,13 @@
  * https://prometheus.io/docs/instrumenting/exposition_formats/#text-based-format
  */
 import { CircuitState } from '../breaker/breaker.js';
-import type { Proxy } from '../proxy/proxy.js';
-import { LATENCY_BUCKETS, OUTCOMES, type Target } from '../proxy/target.js';
+import { OUTCOMES, TRANSITIONS, type ProxySnapshot } from '../proxy/snapshot.js';
+import type { SnapshotSource } from './observed.js';
 
 /** The Content-Type of `renderMetrics()`'s text. */
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 const STATES = [CircuitState.CLOSED, CircuitState.OPEN, CircuitState.HALF_OPEN] as const;
-
-/**
- * Transitions the state machine can make, always exported (0 until seen) so that `rate()` and
- * `increase()` see a series from its first sample instead of missing the first transition.
- */
-const KNOWN_TRANSITIONS = ['CLOSED>OPEN', 'OPEN>HALF_OPEN', 'HALF_OPEN>CLOSED', 'HALF_OPEN>OPEN', 'OPEN>CLOSED'] as const;
 
 /** A label value: backslash, double quote and line feed are the only escapes the format has. */
 export function escapeLabelValue(value: string): string {
@@ -51,7 +45,12 @@ class Family {
 }
 
 /** The Prometheus text of every target of `proxy`: requests, state, transitions, rejections, in-flight, connections, latency. */
-export function renderMetrics(proxy: Proxy): string {
+export function renderMetrics(proxy: SnapshotSource): string {
+  return metricsText(proxy.snapshot());
+}
+
+/** The Prometheus text of a snapshot, this process's or one summed over several. */
+export function metricsText(snapshot: ProxySnapshot): string {
   const requests = new Family('proxy_breaker_requests_total', 'counter', 'Requests per target by how they ended.');
   const state = new Family('proxy_breaker_state', 'gauge', 'Circuit state per target: 1 for the current state, 0 for the others.');
   const transitions = new Family('proxy_breaker_transitions_total', 'counter', 'Circuit state transitions per target.');
@@ -64,27 +63,24 @@ export function renderMetrics(proxy: Proxy): string {
     'histogram',
     'Time from admission to the end of the upstream exchange, per target, in seconds.',
   );
-  for (const target of proxy.registry.values()) {
-    const origin = target.origin;
-    for (const outcome of OUTCOMES) requests.sample('', { target: origin, outcome }, target.outcomes[outcome]);
-    // Reading the state (not a cached field) is what moves an expired OPEN circuit to HALF_OPEN.
-    const snapshot = target.breaker.snapshot();
-    for (const s of STATES) state.sample('', { target: origin, state: s }, snapshot.state === s ? 1 : 0);
-    for (const [key, count] of transitionCounts(target)) {
+  for (const target of snapshot.targets) {
+    const origin = target.target;
+    for (const outcome of OUTCOMES) requests.sample('', { target: origin, outcome }, target.requests[outcome]);
+    for (const s of STATES) state.sample('', { target: origin, state: s }, target.state === s ? 1 : 0);
+    for (const [key, count] of transitionCounts(target.transitions)) {
       const [from, to] = key.split('>') as [string, string];
       transitions.sample('', { target: origin, from, to }, count);
     }
-    rejections.sample('', { target: origin }, snapshot.counts.rejections);
+    rejections.sample('', { target: origin }, target.counts.rejections);
     inFlight.sample('', { target: origin }, target.inFlight);
-    const pool = target.pool;
-    connections.sample('', { target: origin, state: 'busy' }, pool.size - pool.idleCount);
-    connections.sample('', { target: origin, state: 'idle' }, pool.idleCount);
-    opened.sample('', { target: origin }, pool.opened);
+    connections.sample('', { target: origin, state: 'busy' }, target.connections.busy);
+    connections.sample('', { target: origin, state: 'idle' }, target.connections.idle);
+    opened.sample('', { target: origin }, target.connections.opened);
     const histogram = target.latency;
     let cumulative = 0;
-    for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
+    for (let i = 0; i < histogram.bounds.length; i++) {
       cumulative += histogram.counts[i]!;
-      duration.sample('_bucket', { target: origin, le: formatValue(LATENCY_BUCKETS[i]!) }, cumulative);
+      duration.sample('_bucket', { target: origin, le: formatValue(histogram.bounds[i]!) }, cumulative);
     }
     // +Inf is the total count by definition, so the two cannot disagree.
     duration.sample('_bucket', { target: origin, le: '+Inf' }, histogram.count);
@@ -95,8 +91,9 @@ export function renderMetrics(proxy: Proxy): string {
   return `${families.map((family) => family.lines.join('\n')).join('\n')}\n`;
 }
 
-function transitionCounts(target: Target): Map<string, number> {
-  const counts = new Map<string, number>(KNOWN_TRANSITIONS.map((key) => [key, 0]));
-  for (const [key, count] of target.transitions) counts.set(key, count);
+/** Every transition the state machine can make (0 until seen), then any other the snapshot has. */
+function transitionCounts(seen: Record<string, number>): Map<string, number> {
+  const counts = new Map<string, number>(TRANSITIONS.map((key) => [key, 0]));
+  for (const key in seen) counts.set(key, seen[key]!);
   return counts;
 }

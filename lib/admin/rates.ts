@@ -4,12 +4,12 @@
  * dashboard's sparkline is the ring's per-interval differences.
  */
 import { EventEmitter } from 'node:events';
-import type { Proxy } from '../proxy/proxy.js';
-import type { Outcome, Target } from '../proxy/target.js';
+import type { Outcome, TargetSnapshot } from '../proxy/snapshot.js';
 import { validateNumber } from '../validate.js';
+import type { SnapshotSource } from './observed.js';
 
 /** Outcomes that mean the upstream failed the request. */
-const ERROR_OUTCOMES: readonly Outcome[] = ['failure_status', 'error', 'timeout'];
+const ERROR_OUTCOMES: readonly Outcome[] = ['failure_status', 'error', 'timeout', 'body_timeout'];
 /** Outcomes where the proxy refused the request itself (open circuit, concurrency limit). */
 const REFUSED_OUTCOMES: readonly Outcome[] = ['rejected', 'limited'];
 
@@ -85,8 +85,8 @@ class Ring {
   }
 }
 
-function totalsOf(target: Target): Totals {
-  const outcomes = target.outcomes;
+function totalsOf(target: TargetSnapshot): Totals {
+  const outcomes = target.requests;
   let requests = 0;
   for (const key in outcomes) requests += outcomes[key as Outcome];
   let errors = 0;
@@ -104,20 +104,21 @@ export interface RateSamplerEvents {
 const ZERO_RATES: Rates = Object.freeze({ requestRate: 0, errorRate: 0, rejectRate: 0, errorRatio: null });
 
 /**
- * Samples every target of a proxy once per `interval` on one unref'd timer. Rings are keyed by
- * the `Target` object, so a target dropped by a reload and added again starts a fresh ring
- * instead of showing its counters' reset as a negative rate.
+ * Samples every target of a proxy's snapshot once per `interval` on one unref'd timer. Rings are
+ * keyed by origin and dropped when a sample no longer has the target; a counter that went down
+ * (the target was dropped and added again between two samples) counts as no traffic, never as a
+ * negative rate.
  */
 export class RateSampler extends EventEmitter<RateSamplerEvents> {
   readonly capacity: number;
   readonly interval: number;
   readonly window: number;
-  readonly #proxy: Proxy;
+  readonly #proxy: SnapshotSource;
   readonly #clock: () => number;
-  readonly #rings = new Map<Target, Ring>();
+  readonly #rings = new Map<string, Ring>();
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(proxy: Proxy, options: RateSamplerOptions = {}) {
+  constructor(proxy: SnapshotSource, options: RateSamplerOptions = {}) {
     super();
     this.#proxy = proxy;
     this.capacity = positiveInteger(options.capacity ?? 300, 'capacity');
@@ -149,22 +150,22 @@ export class RateSampler extends EventEmitter<RateSamplerEvents> {
   /** Samples every target now; forgets targets the proxy no longer has. */
   sample(wall = Date.now()): void {
     const at = this.#clock();
-    const seen = new Set<Target>();
-    for (const target of this.#proxy.registry.values()) {
-      seen.add(target);
-      let ring = this.#rings.get(target);
+    const seen = new Set<string>();
+    for (const target of this.#proxy.snapshot().targets) {
+      seen.add(target.target);
+      let ring = this.#rings.get(target.target);
       if (ring === undefined) {
         ring = new Ring(this.capacity);
-        this.#rings.set(target, ring);
+        this.#rings.set(target.target, ring);
       }
       ring.push(at, wall, totalsOf(target));
     }
-    for (const target of this.#rings.keys()) if (!seen.has(target)) this.#rings.delete(target);
+    for (const origin of this.#rings.keys()) if (!seen.has(origin)) this.#rings.delete(origin);
   }
 
-  /** Rates over the last `window` ms of samples: zero until two samples exist. */
-  rates(target: Target): Rates {
-    const ring = this.#rings.get(target);
+  /** `origin`'s rates over the last `window` ms of samples: zero until two samples exist. */
+  rates(origin: string): Rates {
+    const ring = this.#rings.get(origin);
     if (ring === undefined || ring.size < 2) return ZERO_RATES;
     const newest = ring.index(ring.size - 1);
     let k = ring.size - 2;
@@ -186,8 +187,8 @@ export class RateSampler extends EventEmitter<RateSamplerEvents> {
   }
 
   /** What happened in each interval of the ring, oldest first: at most `capacity - 1` points. */
-  history(target: Target): RatePoint[] {
-    const ring = this.#rings.get(target);
+  history(origin: string): RatePoint[] {
+    const ring = this.#rings.get(origin);
     const points: RatePoint[] = [];
     if (ring === undefined) return points;
     for (let k = 1; k < ring.size; k++) points.push(pointAt(ring, ring.index(k - 1), ring.index(k)));
@@ -195,8 +196,8 @@ export class RateSampler extends EventEmitter<RateSamplerEvents> {
   }
 
   /** The last interval, or undefined before two samples. */
-  latest(target: Target): RatePoint | undefined {
-    const ring = this.#rings.get(target);
+  latest(origin: string): RatePoint | undefined {
+    const ring = this.#rings.get(origin);
     if (ring === undefined || ring.size < 2) return undefined;
     return pointAt(ring, ring.index(ring.size - 2), ring.index(ring.size - 1));
   }

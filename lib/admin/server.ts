@@ -17,12 +17,13 @@ import type { AddressInfo } from 'node:net';
 import { CircuitState } from '../breaker/breaker.js';
 import { ConfigError } from '../errors.js';
 import { resolveOptions } from '../options.js';
-import type { Proxy } from '../proxy/proxy.js';
-import type { Target } from '../proxy/target.js';
+import { BREAKER_ACTIONS, originOf, type BreakerAction } from '../proxy/control.js';
+import type { ProxySnapshot, TargetSnapshot } from '../proxy/snapshot.js';
 import { assertAdminBinding, BearerAuth, isCrossSite } from './auth.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard.js';
 import { EventHub } from './events.js';
-import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
+import { METRICS_CONTENT_TYPE, metricsText } from './metrics.js';
+import type { ObservedProxy } from './observed.js';
 import { ADMIN_OPTIONS } from './options.js';
 import { RateSampler } from './rates.js';
 import { breakersView, statsView, targetView } from './views.js';
@@ -58,13 +59,7 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-const ACTIONS = {
-  open: (target: Target) => target.breaker.forceOpen(),
-  close: (target: Target) => target.breaker.forceClose(),
-  reset: (target: Target) => target.breaker.reset(),
-} as const;
-type Action = keyof typeof ACTIONS;
-const isAction = (name: string): name is Action => Object.hasOwn(ACTIONS, name);
+const isAction = (name: string): name is BreakerAction => (BREAKER_ACTIONS as readonly string[]).includes(name);
 
 const COMMON_HEADERS = {
   'cache-control': 'no-store',
@@ -91,44 +86,37 @@ function pathOf(url: string | undefined): string {
   return query === -1 ? raw : raw.slice(0, query);
 }
 
-/** The target an encoded (or plain) origin names, or undefined. */
-function findTarget(proxy: Proxy, encoded: string): Target | undefined {
-  let origin: string;
+/** The URL-decoded path segment naming a target, or undefined when it does not decode. */
+function decodeOrigin(encoded: string): string | undefined {
   try {
-    origin = decodeURIComponent(encoded);
-  } catch {
-    return undefined;
-  }
-  const exact = proxy.registry.get(origin);
-  if (exact !== undefined) return exact;
-  try {
-    // `HTTP://127.0.0.1:80/` names the same origin as `http://127.0.0.1`.
-    return proxy.registry.get(new URL(origin).origin);
+    return decodeURIComponent(encoded);
   } catch {
     return undefined;
   }
 }
 
-/** A target admits requests unless its circuit is OPEN; reading `state` ends an expired open period. */
-function readiness(proxy: Proxy): { ready: boolean; admitting: number; targets: number } {
+/** The snapshot of the target `name` spells (`HTTP://127.0.0.1:80/` is `http://127.0.0.1`), or undefined. */
+function findTarget(snapshot: ProxySnapshot, name: string): TargetSnapshot | undefined {
+  const origin = originOf(name);
+  return snapshot.targets.find((target) => target.target === name || target.target === origin);
+}
+
+/** A target admits requests unless its circuit is OPEN (the snapshot has moved an expired open period on). */
+function readiness(snapshot: ProxySnapshot): { ready: boolean; admitting: number; targets: number } {
   let admitting = 0;
-  let targets = 0;
-  for (const target of proxy.registry.values()) {
-    targets++;
-    if (target.breaker.state !== CircuitState.OPEN) admitting++;
-  }
-  return { ready: admitting > 0, admitting, targets };
+  for (const target of snapshot.targets) if (target.state !== CircuitState.OPEN) admitting++;
+  return { ready: admitting > 0, admitting, targets: snapshot.targets.length };
 }
 
 /**
  * The admin routes as a request handler, for any `http.Server` (or a framework). Starts one
  * unref'd sampling timer; call `handler.close()` when done with it.
  */
-export function createAdminHandler(proxy: Proxy, options: AdminHandlerOptions = {}): AdminHandler {
+export function createAdminHandler(proxy: ObservedProxy, options: AdminHandlerOptions = {}): AdminHandler {
   const { token, sampleInterval } = resolveOptions(HANDLER_OPTIONS, [{ value: options, path: '', otherKeys: ['port', 'host'] }]);
   const auth = token === undefined ? undefined : new BearerAuth(token);
   const sampler = new RateSampler(proxy, { interval: sampleInterval });
-  const hub = new EventHub(proxy, sampler, { stats: () => statsView(proxy, sampler) });
+  const hub = new EventHub(proxy, sampler, { stats: () => statsView(proxy.snapshot(), sampler) });
   hub.attach();
   sampler.start();
 
@@ -139,7 +127,7 @@ export function createAdminHandler(proxy: Proxy, options: AdminHandlerOptions = 
   };
   const GET = ['GET', 'HEAD'] as const;
 
-  const control = (req: http.IncomingMessage, res: http.ServerResponse, encoded: string, action: Action): void => {
+  const control = (req: http.IncomingMessage, res: http.ServerResponse, encoded: string, action: BreakerAction): void => {
     if (!allow(req, res, ['POST'])) return;
     if (isCrossSite(req)) return sendError(res, 403, 'forbidden', 'Cross-site requests cannot change breakers.');
     if (auth !== undefined) {
@@ -149,9 +137,9 @@ export function createAdminHandler(proxy: Proxy, options: AdminHandlerOptions = 
         return sendError(res, 401, 'unauthorized', 'A valid bearer token is required.', { 'www-authenticate': challenge });
       }
     }
-    const target = findTarget(proxy, encoded);
+    const name = decodeOrigin(encoded);
+    const target = name === undefined ? undefined : proxy.breakers[action](name);
     if (target === undefined) return sendError(res, 404, 'unknown_target', 'No such target.');
-    ACTIONS[action](target);
     sendJson(res, 200, { action, ...targetView(target, sampler, []) });
   };
 
@@ -166,16 +154,16 @@ export function createAdminHandler(proxy: Proxy, options: AdminHandlerOptions = 
         });
       case '/breakers':
         if (!allow(req, res, GET)) return;
-        return sendJson(res, 200, breakersView(proxy, sampler, hub));
+        return sendJson(res, 200, breakersView(proxy.snapshot(), sampler, hub));
       case '/metrics':
         if (!allow(req, res, GET)) return;
-        return send(res, 200, METRICS_CONTENT_TYPE, renderMetrics(proxy));
+        return send(res, 200, METRICS_CONTENT_TYPE, metricsText(proxy.snapshot()));
       case '/healthz':
         if (!allow(req, res, GET)) return;
         return sendJson(res, 200, { status: 'ok' });
       case '/readyz': {
         if (!allow(req, res, GET)) return;
-        const state = readiness(proxy);
+        const state = readiness(proxy.snapshot());
         return sendJson(res, state.ready ? 200 : 503, { status: state.ready ? 'ready' : 'unavailable', ...state });
       }
       case '/events':
@@ -188,9 +176,11 @@ export function createAdminHandler(proxy: Proxy, options: AdminHandlerOptions = 
       const last = rest.slice(slash + 1);
       if (slash > 0 && isAction(last)) return control(req, res, rest.slice(0, slash), last);
       if (!allow(req, res, GET)) return;
-      const target = findTarget(proxy, rest);
+      const name = decodeOrigin(rest);
+      const snapshot = proxy.snapshot();
+      const target = name === undefined ? undefined : findTarget(snapshot, name);
       if (target === undefined) return sendError(res, 404, 'unknown_target', 'No such target.');
-      const view = breakersView(proxy, sampler, hub).targets.find((t) => t.target === target.origin);
+      const view = breakersView(snapshot, sampler, hub).targets.find((t) => t.target === target.target);
       return sendJson(res, 200, view);
     }
     sendError(res, 404, 'not_found', 'Try /, /breakers, /metrics, /events, /healthz or /readyz.');
@@ -215,7 +205,7 @@ export function createAdminHandler(proxy: Proxy, options: AdminHandlerOptions = 
 }
 
 /** Starts the admin server on its own listener; refuses a non-loopback `host` without a token. */
-export async function startAdminServer(proxy: Proxy, options: AdminServerOptions): Promise<AdminServer> {
+export async function startAdminServer(proxy: ObservedProxy, options: AdminServerOptions): Promise<AdminServer> {
   const { port, host, token } = resolveOptions(ADMIN_OPTIONS, [{ value: options, path: '' }]);
   if (port === undefined) throw new ConfigError('port', 'required: the admin listener\'s port (0 picks a free one)');
   assertAdminBinding(host, token);

@@ -3,8 +3,7 @@
  * SSE `stats` event and the manual-control answers, so the dashboard reads one format.
  */
 import type { BreakerCounts, CircuitState } from '../breaker/breaker.js';
-import type { Proxy, RouteSnapshot } from '../proxy/proxy.js';
-import type { Outcome, Target } from '../proxy/target.js';
+import { latencyQuantile, type Outcome, type ProxySnapshot, type RouteSnapshot, type TargetSnapshot } from '../proxy/snapshot.js';
 import type { EventHub, TransitionRecord } from './events.js';
 import type { RatePoint, RateSampler, Rates } from './rates.js';
 
@@ -13,7 +12,8 @@ export interface TargetView {
   state: CircuitState;
   /** Consecutive failures counted while CLOSED (kept while OPEN to show why it opened). */
   failures: number;
-  failureThreshold: number;
+  /** Null when only a failure-rate rule trips the circuit. */
+  failureThreshold: number | null;
   resetTimeout: number;
   /** Epoch ms the circuit last opened, or null. */
   openedAt: number | null;
@@ -47,13 +47,14 @@ export interface StatsView {
   targets: (TargetView & { point: RatePoint | null })[];
 }
 
-function routesByTarget(proxy: Proxy): Map<Target, string[]> {
-  const map = new Map<Target, string[]>();
-  for (const route of proxy.routes.routes) {
-    for (const target of route.targets) {
-      const names = map.get(target);
-      if (names === undefined) map.set(target, [route.name]);
-      else if (!names.includes(route.name)) names.push(route.name);
+/** Route names (their `match`) per target origin. */
+function routesByTarget(snapshot: ProxySnapshot): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (const route of snapshot.routes) {
+    for (const origin of route.targets) {
+      const names = map.get(origin);
+      if (names === undefined) map.set(origin, [route.match]);
+      else if (!names.includes(route.match)) names.push(route.match);
     }
   }
   return map;
@@ -61,48 +62,48 @@ function routesByTarget(proxy: Proxy): Map<Target, string[]> {
 
 const ms = (seconds: number | null): number | null => (seconds === null ? null : Math.round(seconds * 1e6) / 1e3);
 
-export function targetView(target: Target, sampler: RateSampler, routes: string[]): TargetView {
-  const snapshot = target.breaker.snapshot();
+export function targetView(target: TargetSnapshot, sampler: RateSampler, routes: string[]): TargetView {
   return {
-    target: target.origin,
-    state: snapshot.state,
-    failures: snapshot.failures,
-    failureThreshold: target.breaker.options.failureThreshold,
-    resetTimeout: target.breaker.options.resetTimeout,
-    openedAt: snapshot.openedAt,
-    nextAttemptAt: snapshot.nextAttemptAt,
-    openPeriod: snapshot.openPeriod,
-    forced: snapshot.forced,
-    probes: snapshot.probes,
+    target: target.target,
+    state: target.state,
+    failures: target.failures,
+    failureThreshold: target.failureThreshold,
+    resetTimeout: target.resetTimeout,
+    openedAt: target.openedAt,
+    nextAttemptAt: target.nextAttemptAt,
+    openPeriod: target.openPeriod,
+    forced: target.forced,
+    probes: target.probes,
     inFlight: target.inFlight,
-    counts: snapshot.counts,
-    requests: { ...target.outcomes },
-    rates: sampler.rates(target),
-    latency: { p50Ms: ms(target.latency.quantile(0.5)), p99Ms: ms(target.latency.quantile(0.99)), count: target.latency.count },
+    counts: target.counts,
+    requests: target.requests,
+    rates: sampler.rates(target.target),
+    // Quantiles from the buckets, not the snapshot's own: a summed snapshot's buckets are right, its quantiles are not.
+    latency: { p50Ms: ms(latencyQuantile(target.latency, 0.5)), p99Ms: ms(latencyQuantile(target.latency, 0.99)), count: target.latency.count },
     routes,
   };
 }
 
-export function breakersView(proxy: Proxy, sampler: RateSampler, hub: EventHub): BreakersView {
-  const routes = routesByTarget(proxy);
+export function breakersView(snapshot: ProxySnapshot, sampler: RateSampler, hub: EventHub): BreakersView {
+  const routes = routesByTarget(snapshot);
   return {
-    time: Date.now(),
-    targets: [...proxy.registry.values()].map((target) => ({
-      ...targetView(target, sampler, routes.get(target) ?? []),
-      history: sampler.history(target),
-      transitions: hub.recent(target.origin),
+    time: snapshot.time,
+    targets: snapshot.targets.map((target) => ({
+      ...targetView(target, sampler, routes.get(target.target) ?? []),
+      history: sampler.history(target.target),
+      transitions: hub.recent(target.target),
     })),
-    routes: proxy.snapshot().routes,
+    routes: snapshot.routes,
   };
 }
 
-export function statsView(proxy: Proxy, sampler: RateSampler): StatsView {
-  const routes = routesByTarget(proxy);
+export function statsView(snapshot: ProxySnapshot, sampler: RateSampler): StatsView {
+  const routes = routesByTarget(snapshot);
   return {
-    time: Date.now(),
-    targets: [...proxy.registry.values()].map((target) => ({
-      ...targetView(target, sampler, routes.get(target) ?? []),
-      point: sampler.latest(target) ?? null,
+    time: snapshot.time,
+    targets: snapshot.targets.map((target) => ({
+      ...targetView(target, sampler, routes.get(target.target) ?? []),
+      point: sampler.latest(target.target) ?? null,
     })),
   };
 }

@@ -54,10 +54,20 @@ export interface CircuitBreakerOptions {
 }
 
 export interface BreakerCounts {
+  /** Calls let through: every ticket issued, probes included. */
+  admitted: number;
   successes: number;
   failures: number;
   rejections: number;
   timeouts: number;
+  /** Probes let through in HALF_OPEN. */
+  probesAdmitted: number;
+  /**
+   * Probes whose ticket was released without an outcome (the caller gave up), each freeing its
+   * slot for another probe; so a half-open period admits at most `halfOpenMaxCalls` probes more
+   * than it releases.
+   */
+  probesReleased: number;
 }
 
 export interface BreakerSnapshot {
@@ -222,7 +232,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
   #openedAtWall: number | null = null;
   #openPeriod = 0;
   #lastError: unknown = undefined;
-  readonly #counts: BreakerCounts = { successes: 0, failures: 0, rejections: 0, timeouts: 0 };
+  readonly #counts: BreakerCounts = { admitted: 0, successes: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 };
   #lastOpenError: CircuitBreakerOpenError | undefined = undefined;
   /**
    * Whether anyone listens to the per-call events, kept current by `newListener`/`removeListener`:
@@ -310,12 +320,17 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
 
   /** Takes a permit: NORMAL while CLOSED, PROBE (a half-open slot), or REFUSED (counted). */
   #acquire(): Permit {
-    if (this.#state === CircuitState.CLOSED) return NORMAL;
+    if (this.#state === CircuitState.CLOSED) {
+      this.#counts.admitted++;
+      return NORMAL;
+    }
     if ((this.#state === CircuitState.OPEN && !this.#probeDue()) || this.#probes >= this.#options.halfOpenMaxCalls) {
       this.#refuse();
       return REFUSED;
     }
     this.#probes++;
+    this.#counts.admitted++;
+    this.#counts.probesAdmitted++;
     return PROBE;
   }
 
@@ -402,7 +417,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
   /** Closes the circuit and forgets everything, statistics included. */
   reset(): void {
     this.forceClose();
-    this.#counts.successes = this.#counts.failures = this.#counts.rejections = this.#counts.timeouts = 0;
+    for (const key of Object.keys(this.#counts) as Array<keyof BreakerCounts>) this.#counts[key] = 0;
     this.#lastError = undefined;
     this.#openedAtWall = null;
   }
@@ -428,7 +443,10 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
     // A result from another generation was admitted under a state that no longer holds.
     if (ticket.generation !== this.#generation) return;
     if (outcome === RELEASE) {
-      if (ticket.probe) this.#probes--;
+      if (ticket.probe) {
+        this.#probes--;
+        this.#counts.probesReleased++;
+      }
       return;
     }
     if (outcome === SUCCESS) {

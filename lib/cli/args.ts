@@ -57,7 +57,8 @@ export function checked<T>(validate: () => T): T {
  */
 function flagValue(entry: FlagEntry, value: string | boolean): unknown {
   const { option, flag } = entry;
-  if (option === undefined || typeof value === 'boolean') return value;
+  if (typeof value === 'boolean') return flag.negate === true ? !value : value;
+  if (option === undefined) return value;
   const at = `--${flag.name}`;
   // A file name: read, and its contents checked, once the config is put together (trust-files.ts).
   if (option.file === true) return value;

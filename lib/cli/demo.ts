@@ -1,16 +1,16 @@
 /**
  * `proxy-breaker --demo`: the breaker's whole cycle in about five seconds, for a newcomer. It
- * starts the fixture upstream, proxies to it, and sends real requests through its own port while
- * the upstream fails and heals: CLOSED -> OPEN (503 at once, the upstream is left alone) ->
+ * starts its own small upstream (demo-upstream.ts), proxies to it, and sends real requests through
+ * its own port while the upstream fails and heals: CLOSED -> OPEN (503 at once, the upstream is left alone) ->
  * HALF_OPEN -> CLOSED. Then it keeps serving, with curl commands to try.
  */
 import { STATUS_CODES, get } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startUpstream, type Upstream } from '../../fixtures/upstream.js';
 import type { ProxyOptions } from '../proxy/options.js';
 import type { Proxy } from '../proxy/proxy.js';
 import type { CliArgs } from './args.js';
 import { resolveCliConfig } from './config.js';
+import { demoCommands, startDemoUpstream, type DemoUpstream } from './demo-upstream.js';
 import { Log } from './log.js';
 import { DRAIN_MS, onStopSignals } from './process.js';
 import { startProxy, type Io, type Running } from './serve.js';
@@ -23,7 +23,7 @@ export function demoOptions(upstreamUrl: string): ProxyOptions {
 const PATH = '/hello';
 
 export async function runDemo(args: CliArgs, io: Io, log: Log): Promise<Running> {
-  const upstream = await startUpstream({ port: 0, host: '127.0.0.1', mode: 'ok' });
+  const upstream = await startDemoUpstream();
   let proxy: Proxy;
   let url: string;
   let threshold: number;
@@ -46,7 +46,7 @@ export async function runDemo(args: CliArgs, io: Io, log: Log): Promise<Running>
   const running = { url, close };
 
   const say = (line: string): void => void io.stdout.write(`${line}\n`);
-  say(`proxy-breaker demo listening on ${url} -> / => ${upstream.url} (the demo upstream, a test server that fails on command)`);
+  say(`proxy-breaker demo listening on ${url} -> / => ${upstream.url} (the demo upstream, which fails on command)`);
   try {
     await scenario({ say, proxy, upstream, url, threshold });
   } catch (error) {
@@ -56,10 +56,9 @@ export async function runDemo(args: CliArgs, io: Io, log: Log): Promise<Running>
   say('');
   say(`The proxy keeps running on ${url}. Try it yourself:`);
   say(`  curl -i ${url}${PATH}`);
-  say(`  curl -X POST ${upstream.controlUrl}/__fixture/mode -d '{"type":"status","status":500}'   # the upstream fails`);
-  say(`  curl -X POST ${upstream.controlUrl}/__fixture/mode -d '{"type":"hang"}'                   # it hangs: timeouts`);
-  say(`  curl -X POST ${upstream.controlUrl}/__fixture/mode -d '{"type":"ok"}'                     # it heals`);
-  say(`  curl ${upstream.controlUrl}/__fixture/stats                                               # what it received`);
+  const commands = demoCommands(upstream.url);
+  const width = Math.max(...commands.map((c) => c.command.length));
+  for (const { command, what } of commands) say(`  ${command.padEnd(width)}   # ${what}`);
   say('Press Ctrl-C to stop.');
   return running;
 }
@@ -67,7 +66,7 @@ export async function runDemo(args: CliArgs, io: Io, log: Log): Promise<Running>
 interface Scene {
   say: (line: string) => void;
   proxy: Proxy;
-  upstream: Upstream;
+  upstream: DemoUpstream;
   url: string;
   threshold: number;
 }
@@ -87,22 +86,22 @@ async function scenario({ say, proxy, upstream, url, threshold }: Scene): Promis
 
   say('');
   say(`2. The upstream starts failing with 500. Each failure counts; ${threshold} in a row open the circuit.`);
-  await upstream.setMode({ type: 'status', status: 500 });
+  upstream.setMode({ type: 'status', status: 500 });
   for (let i = 0; i < threshold + 20 && state() !== 'OPEN'; i++) await send();
   if (state() !== 'OPEN') throw new Error('the circuit did not open; check the breaker flags');
 
   say('');
   say('3. The circuit is OPEN: the proxy answers 503 at once and leaves the upstream alone.');
-  const before = upstream.stats().requests;
+  const before = upstream.requests();
   for (let i = 0; i < 3; i++) await send();
-  const after = upstream.stats().requests;
+  const after = upstream.requests();
   say(`     the upstream received ${after - before} of these requests (its count stayed at ${after})`);
 
   say('');
   const nextAttemptAt = proxy.snapshot().targets[0]!.nextAttemptAt ?? Date.now();
   const wait = Math.max(0, nextAttemptAt - Date.now());
   say(`4. The upstream heals. The circuit stays open for ${(wait / 1000).toFixed(1)} s more, then lets one probe through...`);
-  await upstream.setMode('ok');
+  upstream.setMode({ type: 'ok' });
   await sleep(wait + 50);
 
   say('');

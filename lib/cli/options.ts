@@ -49,7 +49,9 @@ const switchFlag = (name: string, doc: string, extra: Partial<FlagSpec> = {}): F
 
 function flagsOf(table: OptionTable, prefix: string): FlagEntry[] {
   return Object.entries(table).flatMap(([key, option]) =>
-    option.flag === undefined ? [] : [{ flag: option.flag, doc: option.doc, defaultText: defaultText(option), path: prefix === '' ? key : `${prefix}.${key}`, option }],
+    option.flag === undefined
+      ? []
+      : [{ flag: option.flag, doc: option.flag.doc ?? option.doc, defaultText: option.flag.negate === true ? undefined : defaultText(option), path: prefix === '' ? key : `${prefix}.${key}`, option }],
   );
 }
 

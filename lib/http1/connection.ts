@@ -19,6 +19,13 @@ import { forwardableTrailers } from './trailers.js';
 
 /** Who receives one response. Every call happens at most once per request, except `upstreamData`. */
 export interface ResponseSink {
+  /**
+   * Set to 0 whenever a byte of this exchange moves, either way (a piece from the target, a piece
+   * of the request body sent): the sink's idle clock starts over. One store per piece, no clock read.
+   */
+  idleTicks: number;
+  /** The whole request, body included, has been written to the target. */
+  requestSent?(): void;
   /** An interim (1xx) response; not relayed. */
   upstreamInterim(): void;
   upstreamHead(head: ResponseHead): void;
@@ -277,6 +284,16 @@ export class UpstreamConnection implements ResponseHandler {
     this.socket.write(head, 'latin1');
   }
 
+  /** Reading the response is paused for the client (`pause()`). */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** The request body is waiting for the target to read what was sent of it (backpressure). */
+  get bodyWaiting(): boolean {
+    return this.#body !== undefined && this.#body.isPaused();
+  }
+
   /** Stops reading the response (the client is slow); `resume()` goes on. */
   pause(): void {
     this.#paused = true;
@@ -312,6 +329,8 @@ export class UpstreamConnection implements ResponseHandler {
    * @internal A piece of the client's body (a string after the app called `req.setEncoding()`).
    */
   bodyData(chunk: Buffer | string): boolean {
+    const sink = this.#sink;
+    if (sink !== undefined) sink.idleTicks = 0;
     const socket = this.socket;
     const written = this.#releaseAfterWrite(chunk);
     if (!this.#chunked) return socket.write(chunk, written);
@@ -335,6 +354,7 @@ export class UpstreamConnection implements ResponseHandler {
     }
     this.#requestSent = true;
     this.#detachBody();
+    this.#sink?.requestSent?.();
   }
 
   // ResponseHandler: called by the parser, inside #onData.
@@ -360,10 +380,12 @@ export class UpstreamConnection implements ResponseHandler {
   }
 
   #onData(chunk: Buffer): void {
-    if (this.#sink === undefined) {
+    const sink = this.#sink;
+    if (sink === undefined) {
       // Bytes on an idle connection, or after the sink gave up: nobody asked for them.
       return this.destroy();
     }
+    sink.idleTicks = 0;
     let complete: boolean;
     try {
       complete = this.#parser.execute(chunk);

@@ -6,7 +6,9 @@
  * `writeHead()`, so no header object is built per request.
  */
 import type { IncomingMessage } from 'node:http';
+import { forwardedElement, isForwardedList } from './forwarded.js';
 import { isValidHost } from './path.js';
+import { rewriteResponseField, type RewriteContext } from './rewrite.js';
 
 /** The token this proxy adds to `Via`; seeing it on an incoming request means a loop. */
 export const VIA_TOKEN = 'proxy-breaker';
@@ -32,7 +34,9 @@ const HOP_BY_HOP = new Set([
  * writes itself (`Connection: X-Forwarded-For` would otherwise hide the client's address), and the
  * body's framing (dropping `Content-Length` while the body is still sent would desync the upstream).
  */
-const NOT_CONNECTION_OPTIONS = new Set(['via', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'host', 'content-length']);
+const NOT_CONNECTION_OPTIONS = new Set([
+  'via', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded', 'host', 'content-length',
+]);
 
 /** Names listed in every `Connection` field, lower-cased; `undefined` when there are none. */
 function connectionOptions(raw: readonly string[]): Set<string> | undefined {
@@ -64,6 +68,10 @@ export interface ForwardContext {
    * client's `Host` (RFC 9112 3.2.2: a proxy must ignore `Host` then).
    */
   authority?: string | undefined;
+  /** The port the client connected to on this proxy, sent as `X-Forwarded-Port`; left out when unknown. */
+  port?: number | undefined;
+  /** Append an RFC 7239 `Forwarded` element. */
+  forwarded?: boolean | undefined;
 }
 
 /**
@@ -72,6 +80,10 @@ export interface ForwardContext {
  * fields that lib/http1/trailers.ts drops: the trailers themselves follow the body), `Expect` dropped (this proxy answered the client's
  * `100-continue` itself, as nginx does), `Host` rewritten unless preserved, and the proxy's own
  * `Via` and `X-Forwarded-*` fields appended after the client's.
+ *
+ * Trust: `X-Forwarded-For` and, with `forwarded`, `Forwarded` keep what the client sent and get
+ * this hop appended; a target trusts only the entries its own proxies appended, the last ones.
+ * `X-Forwarded-Proto`, `-Host` and `-Port` describe this hop alone, so the client's are replaced.
  */
 export function forwardRequestHeaders(req: IncomingMessage, context: ForwardContext): string[] {
   const raw = req.rawHeaders;
@@ -81,6 +93,7 @@ export function forwardRequestHeaders(req: IncomingMessage, context: ForwardCont
   let hostSeen = false;
   let forwardedFor = '';
   let via = '';
+  let forwarded = '';
   let chunked = false;
   let upgradeProtocol = '';
   for (let i = 0; i < raw.length; i += 2) {
@@ -100,8 +113,13 @@ export function forwardRequestHeaders(req: IncomingMessage, context: ForwardCont
       case 'via':
         via = via === '' ? value : `${via}, ${value}`;
         continue;
+      case 'forwarded':
+        if (context.forwarded !== true) break;
+        forwarded = forwarded === '' ? value : `${forwarded}, ${value}`;
+        continue;
       case 'x-forwarded-proto':
       case 'x-forwarded-host':
+      case 'x-forwarded-port':
       case 'trailer':
       case 'expect':
         continue;
@@ -127,7 +145,13 @@ export function forwardRequestHeaders(req: IncomingMessage, context: ForwardCont
   out.push('Host', context.preserveHost && host !== '' ? host : context.targetHost);
   out.push('X-Forwarded-For', forwardedFor === '' ? context.clientAddress : `${forwardedFor}, ${context.clientAddress}`);
   out.push('X-Forwarded-Proto', context.proto);
+  if (context.port !== undefined) out.push('X-Forwarded-Port', `${context.port}`);
   if (host !== '') out.push('X-Forwarded-Host', host);
+  if (context.forwarded === true) {
+    const element = forwardedElement(context.clientAddress, host, context.proto);
+    // A malformed list is replaced, not appended to: an open quoted-string would swallow this element.
+    out.push('Forwarded', forwarded !== '' && isForwardedList(forwarded) ? `${forwarded}, ${element}` : element);
+  }
   out.push('Via', via === '' ? VIA_ENTRY : `${via}, ${VIA_ENTRY}`);
   return out;
 }
@@ -140,8 +164,12 @@ export function forwardRequestHeaders(req: IncomingMessage, context: ForwardCont
  * word that Node will chunk it: a body, an HTTP/1.1 client) and no `Content-Length`. Trailers need
  * chunked framing (RFC 9112 7.1.2), and Node's `writeHead()` throws ERR_HTTP_TRAILER_INVALID on a
  * `Trailer` field of any response it does not chunk (a HEAD answer, an HTTP/1.0 client).
+ *
+ * With `context`, its route's rewrites (rewrite.ts) apply to `Location`, `Content-Location` and
+ * `Set-Cookie` as they are copied.
  */
-export function forwardResponseHeaders(raw: readonly string[], upgrade = false, trailers = true): string[] {
+export function forwardResponseHeaders(raw: readonly string[], upgrade = false, trailers = true, context?: RewriteContext): string[] {
+  const rules = context?.route.config.rewrite;
   const named = connectionOptions(raw);
   const out: string[] = [];
   let trailer = false;
@@ -160,6 +188,11 @@ export function forwardResponseHeaders(raw: readonly string[], upgrade = false, 
       trailer = true;
     } else if (lower === 'content-length') {
       contentLength = true;
+    } else if (rules !== undefined && (lower.length === 8 || lower.length === 10 || lower.length === 16)) {
+      // Only location (8), set-cookie (10) and content-location (16) are rewritten: the length
+      // rules out most other fields before any string comparison.
+      out.push(name, rewriteResponseField(lower, raw[i + 1]!, rules, context!));
+      continue;
     }
     out.push(name, raw[i + 1]!);
   }

@@ -10,6 +10,7 @@ import { ConfigError } from '../errors.js';
 import { booleanOption, checkLayer, customOption, numberOption, resolveOptions, type Resolved, type Siblings } from '../options.js';
 import { joinPath as join, rejectUnknownKeys, show, validateObject } from '../validate.js';
 import { decodeUnreserved, normalizeHost } from './path.js';
+import { normalizeCookieDomain, responseRules, type CookieRewrite, type ResponseRules } from './rewrite.js';
 import { DEFAULT_FAILURE_STATUS, StatusSet } from './status-set.js';
 import { checkCa, checkClientCert, checkClientKey, keyMatchesCert, sameTls, type Pem, type UpstreamTls } from './trust.js';
 
@@ -38,7 +39,28 @@ export interface ProxyBreakerOptions {
 
 export type TargetInput = string | URL;
 
-export interface RouteOptions {
+/**
+ * A `Set-Cookie` attribute rewrite: one value for every cookie (`''` removes the attribute), or a
+ * map from the value the target set to its replacement with `*` for any other; `false` is off.
+ */
+export type CookieRewriteInput = false | string | Readonly<Record<string, string>>;
+
+/** Options a route may set for itself, over the proxy's value. Defaults: `PROXY_OPTIONS` below. */
+export interface RewriteOptions {
+  /**
+   * Rewrite a `Location` (on 201 and 3xx) or `Content-Location` that points at the target's origin
+   * to the origin the client used, with a stripped prefix put back. Only when `preserveHost` is off.
+   */
+  rewriteRedirects?: boolean;
+  /** Rewrite `Set-Cookie` `Domain` attributes. */
+  cookieDomainRewrite?: CookieRewriteInput;
+  /** Rewrite `Set-Cookie` `Path` attributes; `true` puts a stripped prefix in front of each. */
+  cookiePathRewrite?: CookieRewriteInput | true;
+  /** Append an RFC 7239 `Forwarded` element to requests. */
+  forwarded?: boolean;
+}
+
+export interface RouteOptions extends RewriteOptions {
   /**
    * What the route serves: a path prefix (`/api/users`), a host (`users.example.com`), or a host
    * with a path prefix (`users.example.com/v2`). Prefixes match whole segments.
@@ -50,6 +72,8 @@ export interface RouteOptions {
   stripPrefix?: boolean;
   /** This route's call timeout (ms to wait for response headers). */
   timeout?: number;
+  /** This route's idle timeout (ms a body or tunnel may go without a byte). */
+  idleTimeout?: number;
   /** Statuses that count as failures on this route. */
   failureStatus?: string | readonly number[];
   /** Breaker options for this route's targets, over the proxy's `breaker`. */
@@ -63,7 +87,7 @@ export interface RouteOptions {
 }
 
 /** Ranges and defaults: `PROXY_OPTIONS` below, listed by `--help` and the README. */
-export interface ProxyOptions {
+export interface ProxyOptions extends RewriteOptions {
   /** One upstream origin: shorthand for a catch-all route `/`. */
   target?: TargetInput;
   /** Several replicas of one upstream: shorthand for a catch-all route `/` balanced over them. */
@@ -74,6 +98,12 @@ export interface ProxyOptions {
   breaker?: ProxyBreakerOptions;
   /** Call timeout: ms to wait for response headers (not for a slow body). */
   timeout?: number;
+  /**
+   * Ms a request or response body may go without a byte, in either direction, before the
+   * exchange is cut (nginx's `proxy_read_timeout` and `client_body_timeout`); also bounds an idle
+   * WebSocket/Upgrade tunnel. Checked about once a second (a quarter of it when shorter).
+   */
+  idleTimeout?: number;
   /** Statuses that count as a target's failure, e.g. `"500-599"`, `"502-504,500"`. */
   failureStatus?: string | readonly number[];
   /** Forward the client's `Host` instead of the target's. */
@@ -133,6 +163,15 @@ export const PROXY_OPTIONS = {
     { min: 0, exclusive: true },
     { default: 10_000, doc: 'call timeout: wait for response headers', flag: { name: 'timeout', value: 'MS' }, perRoute: true },
   ),
+  idleTimeout: numberOption(
+    { min: 0, exclusive: true },
+    {
+      default: 60_000,
+      doc: 'ms a body or tunnel may go without a byte, either way, before it is cut',
+      flag: { name: 'idle-timeout', value: 'MS' },
+      perRoute: true,
+    },
+  ),
   failureStatus: customOption(statusSet, {
     type: 'string | number[]',
     default: DEFAULT_FAILURE_STATUS,
@@ -189,6 +228,27 @@ export const PROXY_OPTIONS = {
     perRoute: true,
     file: true,
   }),
+  rewriteRedirects: booleanOption({
+    default: true,
+    doc: "rewrite a Location or Content-Location at the target's origin to the client's (not with --preserve-host)",
+    flag: { name: 'no-rewrite-redirects', negate: true, doc: "relay a Location or Content-Location at the target's origin unchanged" },
+    perRoute: true,
+  }),
+  cookieDomainRewrite: customOption(cookieDomainRewrite, {
+    type: 'false | string | object',
+    default: false as const,
+    defaultText: 'off',
+    doc: 'rewrite Set-Cookie Domain: one value ("" removes it), or a map with "*" for any other',
+    perRoute: true,
+  }),
+  cookiePathRewrite: customOption(cookiePathRewrite, {
+    type: 'boolean | string | object',
+    default: false,
+    defaultText: 'off',
+    doc: 'rewrite Set-Cookie Path: true puts a stripped prefix back; one value, or a map with "*" for any other',
+    perRoute: true,
+  }),
+  forwarded: booleanOption({ default: false, doc: 'add an RFC 7239 Forwarded element to requests', flag: { name: 'forwarded' }, perRoute: true }),
 } as const;
 
 /** Options only a route has (besides `match`, `targets` and `breaker`). */
@@ -221,6 +281,8 @@ export type ResolvedRoute = {
   targets: URL[];
   /** The proxy's `retries`, or its default for this route's number of targets. */
   retries: number;
+  /** Response rewrites (redirects, cookies) made from the options above; `undefined` when none applies. */
+  rewrite: ResponseRules | undefined;
 } & Resolved<typeof ROUTE_TABLE>;
 
 /** The proxy's resolved options: its routes, and the options that are not per route. */
@@ -233,6 +295,44 @@ const proxyKeysMatch: SameKeys<keyof ProxyOptions, keyof typeof PROXY_OPTIONS | 
 const routeKeysMatch: SameKeys<keyof RouteOptions, keyof typeof ROUTE_TABLE | (typeof ROUTE_STRUCTURE_KEYS)[number]> = true;
 const breakerKeysMatch: SameKeys<keyof ProxyBreakerOptions, keyof typeof PROXY_BREAKER_OPTIONS> = true;
 void [proxyKeysMatch, routeKeysMatch, breakerKeysMatch];
+
+const COOKIE_DOMAIN = /^\.?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+/** A cookie path as `Path=` carries it (RFC 6265 4.1.1): from `/`, no `;`, control or space. */
+const COOKIE_PATH = /^\/[\x21-\x3a\x3c-\x7e]*$/;
+
+/**
+ * `cookieDomainRewrite` / `cookiePathRewrite`: `false` (off), one replacement for every value, or
+ * a map with `*` for any other value; `''` removes the attribute. `true` (paths only) puts the
+ * route's stripped prefix in front of every path.
+ */
+function cookieRewrite(value: unknown, where: string, attribute: 'domain' | 'path'): CookieRewrite | boolean {
+  if (value === false || (value === true && attribute === 'path')) return value;
+  const pattern = attribute === 'domain' ? COOKIE_DOMAIN : COOKIE_PATH;
+  const example = attribute === 'domain' ? 'example.com' : '/app';
+  const check = (text: unknown, at: string, key: boolean): string => {
+    if (typeof text !== 'string' || !(text === '' ? !key : text === '*' ? key : pattern.test(text))) {
+      const what = key ? `a ${attribute} like ${JSON.stringify(example)} or "*"` : `a ${attribute} like ${JSON.stringify(example)}, or "" to remove it`;
+      throw new ConfigError(at, `expected ${what}, got ${show(text)}`);
+    }
+    return attribute === 'domain' && key && text !== '*' ? normalizeCookieDomain(text) : text;
+  };
+  if (typeof value === 'string') return new Map([['*', check(value, where, false)]]);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    const kinds = attribute === 'path' ? 'false, true, a path or an object' : 'false, a domain or an object';
+    throw new ConfigError(where, `expected ${kinds} mapping ${attribute}s to their replacements, got ${show(value)}`);
+  }
+  const map = new Map<string, string>();
+  for (const [from, to] of Object.entries(value)) map.set(check(from, join(where, from), true), check(to, join(where, from), false));
+  return map;
+}
+
+function cookieDomainRewrite(value: unknown, path: string): CookieRewrite | false {
+  return cookieRewrite(value, path, 'domain') as CookieRewrite | false;
+}
+
+function cookiePathRewrite(value: unknown, path: string): CookieRewrite | boolean {
+  return cookieRewrite(value, path, 'path');
+}
 
 function statusSet(value: unknown, path: string): StatusSet {
   return StatusSet.parse(value as string, path);
@@ -360,6 +460,7 @@ export function resolveProxyOptions(input: ProxyOptions, where = ''): ProxyConfi
       breaker,
       targets,
       retries: top.retries ?? (targets.length > 1 ? 1 : 0),
+      rewrite: responseRules({ ...routeLevel, prefix, preserveHost: top.preserveHost }),
     };
   });
 

@@ -6,8 +6,6 @@ import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { renderMetrics } from '../admin/metrics.js';
-import { createAdminHandler, type AdminHandler } from '../admin/server.js';
 import type { CircuitState } from '../breaker/breaker.js';
 import type { UpstreamError } from '../errors.js';
 import { sendAnswer, type ProxyErrorType } from './answers.js';
@@ -18,7 +16,9 @@ import { resolveProxyOptions, type ProxyConfig, type ProxyOptions } from './opti
 import { normalizeRequestTarget } from './path.js';
 import { SyntheticProber } from './probe.js';
 import { RouteTable, type Route } from './routes.js';
-import { TargetRegistry, type Outcome, type Target, type TargetSnapshot } from './target.js';
+import { TargetRegistry, type Outcome, type Target } from './target.js';
+import { Breakers, type BreakerControl } from './control.js';
+import type { ProxySnapshot, RouteSnapshot } from './snapshot.js';
 import { answerSocket, Tunnel } from './upgrade.js';
 
 export interface StateChangeInfo {
@@ -71,19 +71,6 @@ export interface ProxyEvents {
   proxyError: [ProxyErrorInfo];
   reject: [RejectInfo];
   response: [ResponseInfo];
-}
-
-export interface RouteSnapshot {
-  match: string;
-  stripPrefix: boolean;
-  timeout: number;
-  failureStatus: string;
-  targets: string[];
-}
-
-export interface ProxySnapshot {
-  routes: RouteSnapshot[];
-  targets: TargetSnapshot[];
 }
 
 type IncomingMessage = http.IncomingMessage;
@@ -140,23 +127,35 @@ export const SERVER_LIMITS = {
   backlog: 4096,
 } as const;
 
+/**
+ * The proxy, observed from outside through three things only: `snapshot()` (plain data),
+ * `breakers` (manual control) and its events. Everything it keeps (targets, routes, servers,
+ * sockets, the attempts' shared state) is private: what observes one proxy can as well be handed
+ * snapshots summed over several processes.
+ */
 export class Proxy extends EventEmitter<ProxyEvents> {
-  readonly registry = new TargetRegistry();
-  config: ProxyConfig;
-  routes: RouteTable;
-  server: http.Server | undefined;
-  /** What every request's attempt shares: the retry budget (and requests in flight), the events. */
+  readonly #registry = new TargetRegistry();
+  #config: ProxyConfig;
+  #routes: RouteTable;
+  #server: http.Server | undefined;
+  /** What every request's attempt shares: the retry budget (and requests in flight), the events, open tunnels. */
   readonly #attempts: AttemptContext;
   readonly #observed = new WeakSet<Target>();
   readonly #probers = new Map<Target, SyntheticProber>();
   #draining = false;
-  #adminHandler: AdminHandler | undefined;
+  /**
+   * Manual control of each target's circuit, by origin: `proxy.breakers.open(origin)`, `close`,
+   * `reset`. Each returns the target's snapshot after the action, or `undefined` for an unknown
+   * target. A command travels as data: `proxy.breakers[action](origin)`.
+   */
+  readonly breakers: BreakerControl;
 
   constructor(options: ProxyOptions) {
     super();
-    this.config = resolveProxyOptions(options);
-    this.routes = RouteTable.build(this.config, this.registry);
-    this.#attempts = new AttemptContext(this, this.config);
+    this.#config = resolveProxyOptions(options);
+    this.#routes = RouteTable.build(this.#config, this.#registry);
+    this.#attempts = new AttemptContext(this, this.#config);
+    this.breakers = new Breakers(this.#registry);
     this.#observeTargets();
   }
 
@@ -168,19 +167,19 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    */
   reload(options: ProxyOptions): void {
     const config = resolveProxyOptions(options);
-    const routes = RouteTable.build(config, this.registry);
+    const routes = RouteTable.build(config, this.#registry);
     const used = new Set(routes.routes.flatMap((route) => route.targets));
-    for (const target of this.registry.retain(used)) {
+    for (const target of this.#registry.retain(used)) {
       this.#probers.get(target)?.stop();
       this.#probers.delete(target);
       target.retire();
     }
-    if (config.probePath !== this.config.probePath) {
+    if (config.probePath !== this.#config.probePath) {
       for (const prober of this.#probers.values()) prober.stop();
       this.#probers.clear();
     }
-    this.config = config;
-    this.routes = routes;
+    this.#config = config;
+    this.#routes = routes;
     this.#attempts.configure(config);
     this.#observeTargets();
   }
@@ -193,11 +192,6 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   /** Requests in flight now that made a failover retry (each holds a retry-budget slot). */
   get retriesInFlight(): number {
     return this.#attempts.budget.retries;
-  }
-
-  /** Open WebSocket/Upgrade tunnels: once upgraded, their sockets are no longer the HTTP server's to close. */
-  get tunnels(): ReadonlySet<{ close(): void }> {
-    return this.#attempts.tunnels;
   }
 
   /** `(req, res)` for `http.createServer`, and `(req, res, next)` for express/connect. */
@@ -240,7 +234,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     if (problem !== undefined) return REFUSALS[problem];
     const target = normalizeRequestTarget(req.url ?? '');
     if (target === undefined) return REFUSE_BAD_TARGET;
-    const route = this.routes.match(target.authority ?? req.headers.host ?? '', target.path);
+    const route = this.#routes.match(target.authority ?? req.headers.host ?? '', target.path);
     if (route === undefined) return REFUSE_NO_ROUTE;
     return { route, path: route.forwardPath(target.path) + target.query };
   }
@@ -283,15 +277,15 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * and starts a synthetic prober per target when `probePath` is set.
    */
   #observeTargets(): void {
-    const probePath = this.config.probePath;
+    const probePath = this.#config.probePath;
     if (probePath !== undefined) {
-      for (const route of this.routes.routes) {
+      for (const route of this.#routes.routes) {
         for (const target of route.targets) {
           if (!this.#probers.has(target)) this.#probers.set(target, new SyntheticProber(target, probePath, route.config.timeout));
         }
       }
     }
-    for (const target of this.registry.values()) {
+    for (const target of this.#registry.values()) {
       if (this.#observed.has(target)) continue;
       this.#observed.add(target);
       target.breaker.on('stateChange', ({ from, to, failures, error }) => {
@@ -301,52 +295,24 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     }
   }
 
+  /**
+   * Everything the proxy shows of itself, as plain data that survives `JSON.stringify` (the
+   * admin server, the metrics and the dashboard render from it). Counters in it only grow, so the
+   * snapshots of several processes add up: `ProxySnapshot`'s module says how each field combines.
+   */
   snapshot(): ProxySnapshot {
     return {
-      routes: this.routes.routes.map((route) => ({
-        match: route.config.match,
-        stripPrefix: route.config.stripPrefix,
-        timeout: route.config.timeout,
-        failureStatus: route.config.failureStatus.text,
-        targets: route.targets.map((target) => target.origin),
-      })),
-      targets: [...this.registry.values()].map((target) => target.snapshot()),
+      time: Date.now(),
+      targets: [...this.#registry.values()].map((target) => target.snapshot()),
+      routes: this.#routes.routes.map(routeSnapshot),
     };
-  }
-
-  /** The Prometheus text exposition (format 0.0.4) of every target's counters and breaker. */
-  metrics(): string {
-    return renderMetrics(this);
-  }
-
-  /**
-   * The admin routes (`/breakers`, `/metrics`, `/healthz`, `/readyz`, `/events`, the dashboard,
-   * and POST control routes), to mount on a server of your own. Made on first use and closed by
-   * `close()`. It has no token: mount it where only operators reach it, or use
-   * `createAdminHandler(proxy, { token })`.
-   */
-  get adminHandler(): AdminHandler {
-    return (this.#adminHandler ??= createAdminHandler(this));
   }
 
   /** Starts a server for this proxy; resolves to the bound address. */
   listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
-    if (this.server !== undefined) return Promise.reject(new Error('listen() was called already'));
-    const server = http.createServer({
-      headersTimeout: SERVER_LIMITS.headersTimeout,
-      requestTimeout: SERVER_LIMITS.requestTimeout,
-      connectionsCheckingInterval: SERVER_LIMITS.connectionsCheckingInterval,
-      keepAliveTimeout: SERVER_LIMITS.keepAliveTimeout,
-      maxHeaderSize: SERVER_LIMITS.maxHeaderSize,
-    }, this.handler);
-    server.maxRequestsPerSocket = SERVER_LIMITS.maxRequestsPerSocket;
-    server.on('upgrade', this.upgrade);
-    server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
-      socket.on('error', () => socket.destroy());
-      answerSocket(socket, REFUSE_CONNECT.status, REFUSE_CONNECT.error, '', undefined, REFUSE_CONNECT.extra);
-    });
-    server.on('clientError', onClientError);
-    this.server = server;
+    if (this.#server !== undefined) return Promise.reject(new Error('listen() was called already'));
+    const server = createServer(this);
+    this.#server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen({ port, host, backlog: SERVER_LIMITS.backlog }, () => {
@@ -363,7 +329,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    */
   async close(drainTimeout = 10_000): Promise<void> {
     this.#draining = true;
-    const server = this.server;
+    const server = this.#server;
     if (server !== undefined) {
       const closed = stopAccepting(server);
       server.closeIdleConnections();
@@ -373,13 +339,47 @@ export class Proxy extends EventEmitter<ProxyEvents> {
         server.closeIdleConnections();
       }
       server.closeAllConnections();
-      for (const tunnel of this.tunnels) tunnel.close();
+      for (const tunnel of this.#attempts.tunnels) tunnel.close();
       await closed;
     }
     for (const prober of this.#probers.values()) prober.stop();
-    this.#adminHandler?.close();
-    for (const target of this.registry.values()) target.close();
+    for (const target of this.#registry.values()) target.close();
   }
+}
+
+/**
+ * The HTTP server `listen()` starts for `proxy`, with SERVER_LIMITS applied (module-level so that
+ * tests can check the limits and shorten them; not part of the package's surface).
+ */
+export function createServer(proxy: Proxy): http.Server {
+  const server = http.createServer(
+    {
+      headersTimeout: SERVER_LIMITS.headersTimeout,
+      requestTimeout: SERVER_LIMITS.requestTimeout,
+      connectionsCheckingInterval: SERVER_LIMITS.connectionsCheckingInterval,
+      keepAliveTimeout: SERVER_LIMITS.keepAliveTimeout,
+      maxHeaderSize: SERVER_LIMITS.maxHeaderSize,
+    },
+    proxy.handler,
+  );
+  server.maxRequestsPerSocket = SERVER_LIMITS.maxRequestsPerSocket;
+  server.on('upgrade', proxy.upgrade);
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => socket.destroy());
+    answerSocket(socket, REFUSE_CONNECT.status, REFUSE_CONNECT.error, '', undefined, REFUSE_CONNECT.extra);
+  });
+  server.on('clientError', onClientError);
+  return server;
+}
+
+function routeSnapshot(route: Route): RouteSnapshot {
+  return {
+    match: route.config.match,
+    stripPrefix: route.config.stripPrefix,
+    timeout: route.config.timeout,
+    failureStatus: route.config.failureStatus.text,
+    targets: route.targets.map((target) => target.origin),
+  };
 }
 
 /**

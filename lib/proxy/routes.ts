@@ -3,6 +3,7 @@
  */
 import type { Ticket } from '../breaker/breaker.js';
 import { DeadlineQueue } from '../deadlines.js';
+import { IdleSweeper } from '../idle.js';
 import { preparedAnswer, type PreparedAnswer } from './answers.js';
 import { upstreamTls, type ProxyConfig, type ResolvedRoute } from './options.js';
 import { normalizeHost } from './path.js';
@@ -14,6 +15,8 @@ export class Route {
   readonly targets: readonly Target[];
   /** One timer for every exchange on this route waiting for response headers. */
   readonly deadlines: DeadlineQueue;
+  /** One timer for every body and tunnel of this route that must not go idle. */
+  readonly idle: IdleSweeper;
   #unavailable: PreparedAnswer | undefined;
   #limited: PreparedAnswer | undefined;
   #next = 0;
@@ -22,6 +25,7 @@ export class Route {
     this.config = config;
     this.targets = targets;
     this.deadlines = new DeadlineQueue(config.timeout);
+    this.idle = new IdleSweeper(config.idleTimeout);
   }
 
   get name(): string {

@@ -5,14 +5,13 @@
  * (the host is what fails, not the route), and metrics read it without extra maps.
  */
 import { isIP } from 'node:net';
-import { CircuitBreaker, CircuitState, type BreakerSnapshot, type Ticket } from '../breaker/breaker.js';
+import { CircuitBreaker, CircuitState, type Ticket } from '../breaker/breaker.js';
 import { UpstreamPool, type UpstreamTlsOptions } from '../http1/connection.js';
 import type { ProxyBreakerOptions } from './options.js';
+import { latencyQuantile, OUTCOMES, TRANSITIONS, type LatencySnapshot, type Outcome, type TargetSnapshot } from './snapshot.js';
 import { sameTls, secureContextOf, type UpstreamTls } from './trust.js';
 
-/** How one proxied request ended, as counted per target. */
-export const OUTCOMES = ['success', 'failure_status', 'error', 'timeout', 'rejected', 'limited', 'aborted'] as const;
-export type Outcome = (typeof OUTCOMES)[number];
+export { OUTCOMES, type Outcome } from './snapshot.js';
 
 /** Upper bounds (seconds) of the upstream latency histogram: 1 ms to 30 s, as Prometheus suggests for HTTP. */
 export const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
@@ -33,19 +32,19 @@ export class LatencyHistogram {
 
   /** An estimate of quantile `q` (0-1) by linear interpolation inside the bucket, in seconds. */
   quantile(q: number): number | null {
-    if (this.count === 0) return null;
-    const rank = q * this.count;
-    let seen = 0;
-    for (let i = 0; i < this.counts.length; i++) {
-      const inBucket = this.counts[i]!;
-      if (seen + inBucket >= rank && inBucket > 0) {
-        const lower = i === 0 ? 0 : LATENCY_BUCKETS[i - 1]!;
-        const upper = i < LATENCY_BUCKETS.length ? LATENCY_BUCKETS[i]! : lower;
-        return lower + (upper - lower) * ((rank - seen) / inBucket);
-      }
-      seen += inBucket;
-    }
-    return LATENCY_BUCKETS[LATENCY_BUCKETS.length - 1]!;
+    return latencyQuantile({ bounds: LATENCY_BUCKETS, counts: this.counts }, q);
+  }
+
+  snapshot(): LatencySnapshot {
+    const counts = Array.from(this.counts);
+    return {
+      bounds: [...LATENCY_BUCKETS],
+      counts,
+      sum: this.sum,
+      count: this.count,
+      p50: latencyQuantile({ bounds: LATENCY_BUCKETS, counts }, 0.5),
+      p99: latencyQuantile({ bounds: LATENCY_BUCKETS, counts }, 0.99),
+    };
   }
 }
 
@@ -59,13 +58,6 @@ export interface TargetOptions {
   slowStart: number;
   /** Client requests wait for a synthetic probe to close the circuit (`probePath` is set). */
   syntheticProbes: boolean;
-}
-
-export interface TargetSnapshot extends BreakerSnapshot {
-  target: string;
-  inFlight: number;
-  requests: Record<Outcome, number>;
-  latency: { p50: number | null; p99: number | null; count: number };
 }
 
 /** Why `admit()` refused; read right after a refusal. */
@@ -191,13 +183,26 @@ export class Target {
     if (this.inFlight === 0) this.close();
   }
 
+  /** Plain data for `proxy.snapshot()`: nothing in it points back at this object. */
   snapshot(): TargetSnapshot {
+    // Reading the breaker's state (not a cached field) is what moves an expired OPEN circuit to HALF_OPEN.
+    const breaker = this.breaker.snapshot();
+    const { failureThreshold, resetTimeout } = this.breaker.options;
+    const transitions: Record<string, number> = {};
+    for (const key of TRANSITIONS) transitions[key] = 0;
+    for (const [key, count] of this.transitions) transitions[key] = count;
+    const pool = this.pool;
     return {
       target: this.origin,
-      ...this.breaker.snapshot(),
+      ...breaker,
+      // JSON has no Infinity: a threshold that never trips by count is null on the wire.
+      failureThreshold: Number.isFinite(failureThreshold) ? failureThreshold : null,
+      resetTimeout,
       inFlight: this.inFlight,
       requests: { ...this.outcomes },
-      latency: { p50: this.latency.quantile(0.5), p99: this.latency.quantile(0.99), count: this.latency.count },
+      transitions,
+      latency: this.latency.snapshot(),
+      connections: { busy: pool.size - pool.idleCount, idle: pool.idleCount, opened: pool.opened },
     };
   }
 

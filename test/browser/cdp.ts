@@ -11,7 +11,7 @@ import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decodeFrame, encodeClientFrame, webSocketAccept, WS_OPCODE } from '../../fixtures/upstream.js';
+import { decodeFrame, encodeClientFrame, webSocketAccept, WS_OPCODE } from '../../fixtures/websocket.js';
 
 /** Bound of every CDP command, ms. */
 export const COMMAND_TIMEOUT = 10_000;

@@ -9,11 +9,12 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { createProxy, SERVER_LIMITS } from '../../lib/index.js';
+import { createServer } from '../../lib/proxy/proxy.js';
 import { delay, fixture, gc, only, openFds, portOf, raw, rawUpstream, responses, setup, waitFor } from './helpers.js';
 
-test('proxy.listen() applies SERVER_LIMITS to its server', async (t) => {
+test('the server proxy.listen() makes applies SERVER_LIMITS', async (t) => {
   const { proxy } = await setup(t);
-  const server = proxy.server!;
+  const server = createServer(proxy);
   assert.equal(server.headersTimeout, SERVER_LIMITS.headersTimeout);
   assert.equal(server.requestTimeout, SERVER_LIMITS.requestTimeout);
   assert.equal(server.keepAliveTimeout, SERVER_LIMITS.keepAliveTimeout);
@@ -105,10 +106,14 @@ test('a slow POST body is cut off after requestTimeout, and the upstream request
 });
 
 test('proxy.listen() checks the slowloris timeouts every second (regression: Node\'s default check every 30 s let a slow head live 30 s)', async (t) => {
-  const { proxy, port, up } = await setup(t);
-  // Node reads these at each check; the check interval is what listen() fixed at creation.
-  proxy.server!.headersTimeout = 300;
-  proxy.server!.requestTimeout = 600;
+  const { proxy, up } = await setup(t);
+  // Node reads these at each check; the check interval is what the server was made with.
+  const server = createServer(proxy);
+  server.headersTimeout = 300;
+  server.requestTimeout = 600;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  const port = portOf(server);
   const { text, elapsed, closed } = await trickle(port, `GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ${'a'.repeat(1000)}`, 20, 5_000);
   assert.ok(closed, 'closed by the server');
   assert.ok(elapsed < 2_500, `closed after ${Math.round(elapsed)} ms`);

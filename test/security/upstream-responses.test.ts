@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { loadTestCertificate } from '../../fixtures/upstream.js';
+import { loadTestCertificate } from '../../fixtures/certificate.js';
 import { createProxy, type Proxy, type ProxyOptions } from '../../lib/index.js';
 import { fixture, listening, only, proxyStatus, raw, rawUpstream } from './helpers.js';
 

@@ -1,0 +1,134 @@
+/**
+ * What the proxy shows of itself: plain data, safe through `JSON.stringify`/`JSON.parse` (no
+ * `Infinity`, no `Map`, no class instance), so a snapshot taken in one process can be read in
+ * another. Admin, metrics and the dashboard render from this and nothing else.
+ *
+ * Combining the snapshots of several processes that proxy to the same targets (one per worker):
+ * - counters add: `counts.*`, `requests.*`, `transitions.*`, `latency.counts[i]`, `latency.sum`,
+ *   `latency.count`, `connections.opened`;
+ * - gauges of work in progress add too: `inFlight`, `connections.busy`, `connections.idle`;
+ * - the breaker's state (`state`, `failures`, `openedAt`, `nextAttemptAt`, `openPeriod`,
+ *   `reopenings`, `probes`, `forced`) is not summed: with one breaker for the whole cluster it is
+ *   that breaker's, taken from whichever process holds it;
+ * - configuration (`failureThreshold`, `resetTimeout`, `latency.bounds`, `routes`) is the same in
+ *   every process; `time` is the newest of the snapshots;
+ * - quantiles are never summed: derive them from the summed buckets with `latencyQuantile()`.
+ */
+import type { BreakerCounts, CircuitState } from '../breaker/breaker.js';
+
+/**
+ * How one proxied request ended, as counted per target. `timeout`: no response head within the
+ * call timeout (or the target stopped reading the request body); `body_timeout`: the response
+ * body stalled past the idle timeout; `aborted`: the client left, or stalled its own side.
+ */
+export const OUTCOMES = ['success', 'failure_status', 'error', 'timeout', 'body_timeout', 'rejected', 'limited', 'aborted'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/**
+ * Transitions the state machine can make, always in a snapshot (0 until seen) so that `rate()` and
+ * `increase()` over the metrics see a series from its first sample.
+ */
+export const TRANSITIONS = ['CLOSED>OPEN', 'OPEN>HALF_OPEN', 'HALF_OPEN>CLOSED', 'HALF_OPEN>OPEN', 'OPEN>CLOSED'] as const;
+
+/** Upstream latency as a Prometheus-style histogram, non-cumulative so that processes' buckets add. */
+export interface LatencySnapshot {
+  /** Upper bounds of the buckets, in seconds, ascending. */
+  bounds: number[];
+  /** Observations per bucket: `counts[i]` fell in `(bounds[i-1], bounds[i]]`; the last slot is above every bound. */
+  counts: number[];
+  /** Sum of all observations, in seconds. */
+  sum: number;
+  /** Number of observations (the sum of `counts`). */
+  count: number;
+  /** Median estimated from the buckets, in seconds, or null with no observation. Derived: recompute after summing. */
+  p50: number | null;
+  /** 99th percentile estimated from the buckets, in seconds, or null. Derived: recompute after summing. */
+  p99: number | null;
+}
+
+/** The target's keep-alive connections for proxied requests. */
+export interface ConnectionsSnapshot {
+  /** Open and carrying a request now. */
+  busy: number;
+  /** Open and waiting for the next request. */
+  idle: number;
+  /** Opened since the target was made. */
+  opened: number;
+}
+
+/** One upstream origin: its breaker, its counters and its connections. */
+export interface TargetSnapshot {
+  /** The origin, `protocol//host:port`, the key of everything per target. */
+  target: string;
+  state: CircuitState;
+  /** Consecutive failures counted while CLOSED; kept while OPEN to show why it opened. */
+  failures: number;
+  /** Failures that open the circuit; null when only a failure-rate rule (or nothing) trips it. */
+  failureThreshold: number | null;
+  /** Ms the circuit stays OPEN before the first probe. */
+  resetTimeout: number;
+  /** Wall-clock time (epoch ms) the circuit last opened, or null. */
+  openedAt: number | null;
+  /** Wall-clock time (epoch ms) a probe will be let through, or null unless OPEN (and not forced). */
+  nextAttemptAt: number | null;
+  /** Length of the current (or last) open period in ms, after backoff. */
+  openPeriod: number;
+  /** Failed probes in a row: the backoff exponent. */
+  reopenings: number;
+  /** Probes running now (HALF_OPEN). */
+  probes: number;
+  /** Held OPEN by a manual `open`. */
+  forced: boolean;
+  /** The breaker's own counts. */
+  counts: BreakerCounts;
+  /** Requests to this target in flight now. */
+  inFlight: number;
+  /** Requests by how they ended. */
+  requests: Record<Outcome, number>;
+  /** State transitions seen, keyed `FROM>TO` (e.g. `CLOSED>OPEN`); every possible one is present, 0 until seen. */
+  transitions: Record<string, number>;
+  latency: LatencySnapshot;
+  connections: ConnectionsSnapshot;
+}
+
+export interface RouteSnapshot {
+  match: string;
+  stripPrefix: boolean;
+  timeout: number;
+  /** The statuses counted as failures, as configured (e.g. `500-599`). */
+  failureStatus: string;
+  /** Origins of the route's targets, in order. */
+  targets: string[];
+}
+
+export interface ProxySnapshot {
+  /** Wall-clock time (epoch ms) the snapshot was taken. */
+  time: number;
+  /** Every target of the current configuration, shared ones once. */
+  targets: TargetSnapshot[];
+  routes: RouteSnapshot[];
+}
+
+/**
+ * An estimate of quantile `q` (0-1), in seconds, by linear interpolation inside the bucket that
+ * holds it; null with no observation. Works on summed histograms as on one process's.
+ */
+export function latencyQuantile(histogram: { bounds: ArrayLike<number>; counts: ArrayLike<number> }, q: number): number | null {
+  const { bounds, counts } = histogram;
+  let count = 0;
+  for (let i = 0; i < counts.length; i++) count += counts[i]!;
+  if (count === 0) return null;
+  const rank = q * count;
+  let seen = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const inBucket = counts[i]!;
+    if (seen + inBucket >= rank && inBucket > 0) {
+      const lower = i === 0 ? 0 : bounds[i - 1]!;
+      // Above the last bound there is no upper edge to interpolate to.
+      const upper = i < bounds.length ? bounds[i]! : lower;
+      return lower + (upper - lower) * ((rank - seen) / inBucket);
+    }
+    seen += inBucket;
+  }
+  return bounds[bounds.length - 1]!;
+}
