@@ -5,7 +5,7 @@ import type { Ticket } from '../breaker/breaker.js';
 import { DeadlineQueue } from '../deadlines.js';
 import { IdleSweeper } from '../idle.js';
 import { preparedAnswer, type PreparedAnswer } from './answers.js';
-import type { ProxyConfig, ResolvedRoute } from './options.js';
+import { upstreamTls, type ProxyConfig, type ResolvedRoute } from './options.js';
 import { normalizeHost } from './path.js';
 import { PrefixIndex } from './route-index.js';
 import type { Target, TargetOptions, TargetRegistry } from './target.js';
@@ -169,7 +169,7 @@ export class RouteTable {
     const routes = config.routes.map((route) => {
       const options: TargetOptions = {
         breaker: route.breaker,
-        rejectUnauthorized: !config.insecure,
+        tls: upstreamTls(route, config.insecure),
         maxConcurrent: config.maxConcurrent,
         slowStart: config.slowStart,
         syntheticProbes: config.probePath !== undefined,
