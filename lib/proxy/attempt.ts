@@ -27,6 +27,12 @@ import type { Outcome, Target } from './target.js';
  */
 export const MAX_INTERIM_RESPONSES = 32;
 
+/**
+ * Where an attempt reports how its try went: a breaker's `Ticket` for client requests and
+ * synthetic probes, or a health check's own verdict (health.ts), which never reaches the breaker.
+ */
+export type Verdict = Pick<Ticket, 'success' | 'slowSuccess' | 'failure' | 'release' | 'settled'>;
+
 /** What the client attempts of one proxy share. */
 export class AttemptContext {
   /** Where `proxyError` and `response` go: the proxy. */
@@ -62,7 +68,7 @@ export abstract class Attempt implements DeadlineEntry {
   /** The wait for the response head (the call timeout). */
   readonly deadlines: DeadlineQueue;
   target!: Target;
-  ticket!: Ticket;
+  ticket!: Verdict;
   /** How it ended; set once. */
   outcome: Outcome | undefined = undefined;
   #headReceived = false;
@@ -70,6 +76,8 @@ export abstract class Attempt implements DeadlineEntry {
   #failureStatus = false;
   /** Interim (1xx) heads from the current target. */
   #interim = 0;
+  /** The head came later than the target's `slowCallDuration`: the success is reported slow. */
+  #slow = false;
 
   constructor(deadlines: DeadlineQueue) {
     this.deadlines = deadlines;
@@ -102,12 +110,13 @@ export abstract class Attempt implements DeadlineEntry {
   protected abstract ended(outcome: Outcome): void;
 
   /** Starts a try on an admitted target: the wait for its head starts now. */
-  protected begin(target: Target, ticket: Ticket): void {
+  protected begin(target: Target, ticket: Verdict): void {
     this.target = target;
     this.ticket = ticket;
     this.#headReceived = false;
     this.#failureStatus = false;
     this.#interim = 0;
+    this.#slow = false;
     this.deadlines.add(this);
   }
 
@@ -116,6 +125,10 @@ export abstract class Attempt implements DeadlineEntry {
    * target's own answer and goes on unchanged.
    */
   protected headArrived(status: number, failure: boolean): void {
+    // The try started when its deadline was set (`begin`), so its head time costs no clock read
+    // at the start, and none at all with the slow-call rule off.
+    const slowCall = this.target.slowCallDuration;
+    if (slowCall !== undefined) this.#slow = performance.now() - (this.deadlineAt - this.deadlines.timeout) > slowCall;
     this.deadlines.remove(this);
     this.#headReceived = true;
     if (!failure) return;
@@ -126,7 +139,8 @@ export abstract class Attempt implements DeadlineEntry {
   /** The target's answer is complete: a success, unless its status was a failure status. */
   protected succeed(): void {
     if (this.#failureStatus) return this.finish('failure_status');
-    this.ticket.success();
+    if (this.#slow) this.ticket.slowSuccess();
+    else this.ticket.success();
     this.finish('success');
   }
 

@@ -12,7 +12,8 @@ import { sendAnswer, type ProxyErrorType } from './answers.js';
 import { AttemptContext, reportRefusal } from './attempt.js';
 import { Exchange } from './forward.js';
 import { hasBody, headProblem, MAX_REQUEST_FIELDS, type HeadProblem } from './headers.js';
-import { resolveProxyOptions, type ProxyConfig, type ProxyOptions } from './options.js';
+import { HealthChecker } from './health.js';
+import { healthSettings, resolveProxyOptions, type ProxyConfig, type ProxyOptions } from './options.js';
 import { normalizeRequestTarget } from './path.js';
 import { SyntheticProber } from './probe.js';
 import { RouteTable, type Route } from './routes.js';
@@ -142,6 +143,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   readonly #attempts: AttemptContext;
   readonly #observed = new WeakSet<Target>();
   readonly #probers = new Map<Target, SyntheticProber>();
+  /** One health checker per target (so per origin, however many routes name it) while `healthPath` is set. */
+  readonly #checkers = new Map<Target, HealthChecker>();
   #draining = false;
   /**
    * Manual control of each target's circuit, by origin: `proxy.breakers.open(origin)`, `close`,
@@ -172,6 +175,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     for (const target of this.#registry.retain(used)) {
       this.#probers.get(target)?.stop();
       this.#probers.delete(target);
+      this.#checkers.get(target)?.stop(false);
+      this.#checkers.delete(target);
       target.retire();
     }
     if (config.probePath !== this.#config.probePath) {
@@ -277,6 +282,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * and starts a synthetic prober per target when `probePath` is set.
    */
   #observeTargets(): void {
+    this.#checkTargets();
     const probePath = this.#config.probePath;
     if (probePath !== undefined) {
       for (const route of this.#routes.routes) {
@@ -292,6 +298,32 @@ export class Proxy extends EventEmitter<ProxyEvents> {
         const info: StateChangeInfo = error === undefined ? { target: target.origin, from, to, failures } : { target: target.origin, from, to, failures, error };
         this.emit('stateChange', info);
       });
+    }
+  }
+
+  /**
+   * Starts, keeps or stops each target's health checker as its routes ask. Runs before the targets
+   * are marked observed: a target not observed yet is new, and waits for its first passing check.
+   */
+  #checkTargets(): void {
+    // Routes sharing a target agree on its checks (options.ts); the first route's timeout is the check's.
+    const seen = new Set<Target>();
+    for (const route of this.#routes.routes) {
+      const settings = healthSettings(route.config);
+      for (const target of route.targets) {
+        if (seen.has(target)) continue;
+        seen.add(target);
+        const checker = this.#checkers.get(target);
+        if (settings === undefined) {
+          checker?.stop(true);
+          this.#checkers.delete(target);
+          continue;
+        }
+        const wanted = { ...settings, timeout: route.config.timeout };
+        if (checker?.matches(wanted)) continue;
+        checker?.stop(false);
+        this.#checkers.set(target, new HealthChecker(target, wanted, !this.#observed.has(target)));
+      }
     }
   }
 
@@ -343,6 +375,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       await closed;
     }
     for (const prober of this.#probers.values()) prober.stop();
+    for (const checker of this.#checkers.values()) checker.stop(false);
     for (const target of this.#registry.values()) target.close();
   }
 }
