@@ -12,7 +12,7 @@ export {
   UpstreamTimeoutError,
 } from './errors.js';
 export { createProxy, Proxy, SERVER_LIMITS } from './proxy/proxy.js';
-export type { ProxyErrorInfo, ProxyEvents, RejectInfo, ResponseInfo, StateChangeInfo } from './proxy/proxy.js';
+export type { HealthChangeInfo, ProxyErrorInfo, ProxyEvents, RejectInfo, ResponseInfo, StateChangeInfo } from './proxy/proxy.js';
 export { latencyQuantile } from './proxy/snapshot.js';
 export type { ConnectionsSnapshot, HealthSnapshot, LatencySnapshot, Outcome, ProxySnapshot, RouteSnapshot, TargetSnapshot } from './proxy/snapshot.js';
 export type { BreakerAction, BreakerControl } from './proxy/control.js';

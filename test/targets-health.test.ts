@@ -47,6 +47,20 @@ test('a target whose checks hang is taken out of rotation without a client reque
   assert.ok(target.health!.failures >= 2);
 });
 
+test('healthChange reports each change of a target\'s health with the checks in a row that made it', async (t) => {
+  const [a] = await upstreams(t, ['ok']);
+  const { proxy } = await startProxy(t, { target: a!.url, healthPath: HEALTH, healthInterval: 20, unhealthyAfter: 2 });
+  const changes: unknown[] = [];
+  proxy.on('healthChange', (info) => changes.push(info));
+  await until(() => changes.length === 1, 'the first pass');
+  await a!.setMode({ type: 'status', status: 500 });
+  await until(() => changes.length === 2, 'the target unhealthy');
+  assert.deepEqual(changes, [
+    { target: a!.url, from: 'unknown', to: 'healthy', checks: 1 },
+    { target: a!.url, from: 'healthy', to: 'unhealthy', checks: 2 },
+  ]);
+});
+
 test('an unhealthy target comes back only after healthyAfter passing checks in a row', async (t) => {
   const [a, b] = await upstreams(t, ['ok', 'ok']);
   const { proxy, url } = await startProxy(t, {

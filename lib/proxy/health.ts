@@ -83,6 +83,9 @@ class CheckVerdict implements Verdict {
   }
 }
 
+/** Told when a target's health status changes (the proxy re-emits it as `healthChange`). */
+export type HealthListener = (target: Target, from: HealthStatus, to: HealthStatus) => void;
+
 /** Checks one target: one timer (unref'd) and at most one check in flight. */
 export class HealthChecker {
   readonly target: Target;
@@ -93,6 +96,7 @@ export class HealthChecker {
   #check: Probe | undefined = undefined;
   #verdict: CheckVerdict | undefined = undefined;
   #stopped = false;
+  readonly #onChange: HealthListener;
   readonly #run = (): void => this.#send();
   readonly #onSettled = (): void => this.#settled();
 
@@ -100,9 +104,10 @@ export class HealthChecker {
    * `awaitFirstPass`: the target is new, and takes no traffic until a check passed. A target that
    * served traffic before checks were turned on (a reload) stays in rotation until checks fail.
    */
-  constructor(target: Target, settings: HealthSettings, awaitFirstPass: boolean) {
+  constructor(target: Target, settings: HealthSettings, awaitFirstPass: boolean, onChange: HealthListener) {
     this.target = target;
     this.settings = settings;
+    this.#onChange = onChange;
     this.#deadlines = new DeadlineQueue(settings.timeout);
     this.#health = target.health ??= new TargetHealth();
     if (awaitFirstPass && this.#health.status === 'unknown') target.inRotation = false;
@@ -169,13 +174,15 @@ export class HealthChecker {
     health.checkedAt = Date.now();
     // A new target needs one pass (it never failed); one that was taken out needs healthyAfter.
     if (health.status === 'healthy' || (health.status === 'unhealthy' && health.passes < this.settings.healthyAfter)) return;
-    const returning = health.status === 'unhealthy';
+    const from = health.status;
     health.status = 'healthy';
     const target = this.target;
-    if (target.inRotation) return;
-    target.inRotation = true;
-    // Back from an outage: slow start ramps its share up like a recovered circuit's.
-    if (returning) target.recoveredAt = performance.now();
+    if (!target.inRotation) {
+      target.inRotation = true;
+      // Back from an outage: slow start ramps its share up like a recovered circuit's.
+      if (from === 'unhealthy') target.recoveredAt = performance.now();
+    }
+    this.#onChange(target, from, 'healthy');
   }
 
   #fail(): void {
@@ -186,7 +193,9 @@ export class HealthChecker {
     health.lastResult = 'fail';
     health.checkedAt = Date.now();
     if (health.status === 'unhealthy' || health.failures < this.settings.unhealthyAfter) return;
+    const from = health.status;
     health.status = 'unhealthy';
     this.target.inRotation = false;
+    this.#onChange(this.target, from, 'unhealthy');
   }
 }

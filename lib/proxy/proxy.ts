@@ -12,7 +12,7 @@ import { sendAnswer, type ProxyErrorType } from './answers.js';
 import { AttemptContext, reportRefusal } from './attempt.js';
 import { Exchange } from './forward.js';
 import { hasBody, headProblem, MAX_REQUEST_FIELDS, type HeadProblem } from './headers.js';
-import { HealthChecker } from './health.js';
+import { HealthChecker, type HealthListener, type HealthStatus } from './health.js';
 import { healthSettings, resolveProxyOptions, type ProxyConfig, type ProxyOptions } from './options.js';
 import { normalizeRequestTarget } from './path.js';
 import { SyntheticProber } from './probe.js';
@@ -30,6 +30,15 @@ export interface StateChangeInfo {
   failures: number;
   /** The failure that caused the change, if one did. */
   error?: unknown;
+}
+
+export interface HealthChangeInfo {
+  /** The target's origin. */
+  target: string;
+  from: HealthStatus;
+  to: HealthStatus;
+  /** Checks in a row that made the change: passes when it became healthy, failures otherwise. */
+  checks: number;
 }
 
 export interface ProxyErrorInfo {
@@ -69,6 +78,8 @@ export interface ProxyEvents {
   /** A bug inside the proxy (it answered 500); without a listener it becomes a process warning. */
   error: [unknown];
   stateChange: [StateChangeInfo];
+  /** Active health checks changed a target's health (`healthPath`). */
+  healthChange: [HealthChangeInfo];
   proxyError: [ProxyErrorInfo];
   reject: [RejectInfo];
   response: [ResponseInfo];
@@ -145,6 +156,10 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   readonly #probers = new Map<Target, SyntheticProber>();
   /** One health checker per target (so per origin, however many routes name it) while `healthPath` is set. */
   readonly #checkers = new Map<Target, HealthChecker>();
+  readonly #onHealthChange: HealthListener = (target, from, to) => {
+    const health = target.health!;
+    this.emit('healthChange', { target: target.origin, from, to, checks: to === 'healthy' ? health.passes : health.failures });
+  };
   #draining = false;
   /**
    * Manual control of each target's circuit, by origin: `proxy.breakers.open(origin)`, `close`,
@@ -322,7 +337,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
         const wanted = { ...settings, timeout: route.config.timeout };
         if (checker?.matches(wanted)) continue;
         checker?.stop(false);
-        this.#checkers.set(target, new HealthChecker(target, wanted, !this.#observed.has(target)));
+        this.#checkers.set(target, new HealthChecker(target, wanted, !this.#observed.has(target), this.#onHealthChange));
       }
     }
   }
