@@ -7,6 +7,8 @@ import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Upstream } from '../fixtures/upstream.js';
 import { ConfigError, createProxy, renderMetrics, type Proxy } from '../lib/index.js';
+import { HealthChecker } from '../lib/proxy/health.js';
+import { Target } from '../lib/proxy/target.js';
 import { request, sequential, sleep, startProxy, targetOf, until, upstreams } from './targets-helpers.js';
 
 const HEALTH = '/health';
@@ -183,4 +185,33 @@ test('metrics show each checked target\'s health beside its circuit state', asyn
   assert.match(text, new RegExp(`^proxy_breaker_health_in_rotation\\{target="${b!.url}"\\} 0$`, 'm'));
   assert.match(text, new RegExp(`^proxy_breaker_health_checks_total\\{target="${b!.url}",result="fail"\\} [1-9]`, 'm'));
   assert.match(text, new RegExp(`^proxy_breaker_state\\{target="${b!.url}",state="CLOSED"\\} 1$`, 'm'));
+});
+
+test('a target back from unhealthy ramps up through slow start', async (t) => {
+  const [a] = await upstreams(t, [{ type: 'status', status: 503 }]);
+  const target = new Target(new URL(a!.url), { breaker: {}, rejectUnauthorized: true, maxConcurrent: Infinity, slowStart: 60_000, syntheticProbes: false });
+  const checker = new HealthChecker(target, { path: HEALTH, interval: 20, healthyAfter: 1, unhealthyAfter: 1, timeout: 1000 }, true, () => {});
+  t.after(() => {
+    checker.stop(false);
+    target.close();
+  });
+  await until(() => target.health?.status === 'unhealthy', 'the target unhealthy');
+  assert.equal(target.weight(performance.now()), 1, 'never recovered: full weight');
+  await a!.setMode('ok');
+  await until(() => target.inRotation, 'the target back in rotation');
+  assert.ok(target.weight(performance.now()) < 1, 'its share ramps up');
+});
+
+test('a new target comes in at full share with its first pass: it never failed', async (t) => {
+  const [a] = await upstreams(t, ['ok']);
+  const target = new Target(new URL(a!.url), { breaker: {}, rejectUnauthorized: true, maxConcurrent: Infinity, slowStart: 60_000, syntheticProbes: false });
+  const checker = new HealthChecker(target, { path: HEALTH, interval: 20, healthyAfter: 3, unhealthyAfter: 1, timeout: 1000 }, true, () => {});
+  t.after(() => {
+    checker.stop(false);
+    target.close();
+  });
+  assert.equal(target.inRotation, false);
+  await until(() => target.inRotation, 'the first pass');
+  assert.equal(target.health?.passes, 1, 'one pass, not healthyAfter');
+  assert.equal(target.weight(performance.now()), 1);
 });
