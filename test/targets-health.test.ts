@@ -110,7 +110,7 @@ test('a target added by a reload takes traffic only after its first passing chec
 
 test('with health checks on, no target takes traffic before its first check', async (t) => {
   const [a] = await upstreams(t, ['ok']);
-  const { proxy, url } = await startProxy(t, { target: a!.url, healthPath: HEALTH, healthInterval: 60_000 });
+  const { proxy, url } = await startProxy(t, { target: a!.url, healthPath: HEALTH, healthInterval: 600_000 });
   // The first check comes within a tenth of the interval: not before this request.
   assert.deepEqual(healthOf(proxy, a!), { status: 'unknown', inRotation: false, passes: 0, failures: 0, checkedAt: null, lastResult: null, checks: { passed: 0, failed: 0 } });
   assert.equal((await request(url)).status, 503);
@@ -158,6 +158,7 @@ test('a reload that turns checks off puts the target back in rotation and stops 
   await until(() => healthOf(proxy, a!).status === 'unhealthy', 'the target unhealthy');
   proxy.reload({ target: a!.url });
   assert.equal(targetOf(proxy, a!).health, null);
+  await sleep(50); // a check sent just before the reload may still be on its way
   const checks = a!.stats().byPath[HEALTH];
   assert.equal((await request(url)).status, 503, "the target's own answer");
   assert.equal(clientRequests(a!), 1);
@@ -170,6 +171,7 @@ test('closing the proxy stops its health checks', async (t) => {
   const proxy = createProxy({ target: a!.url, healthPath: HEALTH, healthInterval: 20 });
   await until(() => healthOf(proxy, a!).checks.passed >= 1, 'a check');
   await proxy.close();
+  await sleep(50); // a check sent just before close() may still be on its way
   const checks = a!.stats().byPath[HEALTH];
   await sleep(100);
   assert.equal(a!.stats().byPath[HEALTH], checks);
@@ -205,7 +207,8 @@ test('a target back from unhealthy ramps up through slow start', async (t) => {
 test('a new target comes in at full share with its first pass: it never failed', async (t) => {
   const [a] = await upstreams(t, ['ok']);
   const target = new Target(new URL(a!.url), { breaker: {}, rejectUnauthorized: true, maxConcurrent: Infinity, slowStart: 60_000, syntheticProbes: false });
-  const checker = new HealthChecker(target, { path: HEALTH, interval: 20, healthyAfter: 3, unhealthyAfter: 1, timeout: 1000 }, true, () => {});
+  // The first check comes within a tenth of the interval, the second one interval later: time to look in between.
+  const checker = new HealthChecker(target, { path: HEALTH, interval: 5000, healthyAfter: 3, unhealthyAfter: 1, timeout: 1000 }, true, () => {});
   t.after(() => {
     checker.stop(false);
     target.close();
