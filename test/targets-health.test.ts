@@ -191,7 +191,7 @@ test('metrics show each checked target\'s health beside its circuit state', asyn
 
 test('a target back from unhealthy ramps up through slow start', async (t) => {
   const [a] = await upstreams(t, [{ type: 'status', status: 503 }]);
-  const target = new Target(new URL(a!.url), { breaker: {}, rejectUnauthorized: true, maxConcurrent: Infinity, slowStart: 60_000, syntheticProbes: false });
+  const target = new Target(new URL(a!.url), { breaker: {}, tls: { rejectUnauthorized: true, ca: undefined, clientCert: undefined, clientKey: undefined }, maxConcurrent: Infinity, slowStart: 60_000, syntheticProbes: false });
   const checker = new HealthChecker(target, { path: HEALTH, interval: 20, healthyAfter: 1, unhealthyAfter: 1, timeout: 1000 }, true, () => {});
   t.after(() => {
     checker.stop(false);
@@ -206,7 +206,7 @@ test('a target back from unhealthy ramps up through slow start', async (t) => {
 
 test('a new target comes in at full share with its first pass: it never failed', async (t) => {
   const [a] = await upstreams(t, ['ok']);
-  const target = new Target(new URL(a!.url), { breaker: {}, rejectUnauthorized: true, maxConcurrent: Infinity, slowStart: 60_000, syntheticProbes: false });
+  const target = new Target(new URL(a!.url), { breaker: {}, tls: { rejectUnauthorized: true, ca: undefined, clientCert: undefined, clientKey: undefined }, maxConcurrent: Infinity, slowStart: 60_000, syntheticProbes: false });
   // The first check comes within a tenth of the interval, the second one interval later: time to look in between.
   const checker = new HealthChecker(target, { path: HEALTH, interval: 5000, healthyAfter: 3, unhealthyAfter: 1, timeout: 1000 }, true, () => {});
   t.after(() => {

@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createProxy, renderMetrics } from '../lib/index.js';
-import { sequential, startProxy, targetOf, upstreams } from './targets-helpers.js';
+import { request, sequential, startProxy, targetOf, upstreams } from './targets-helpers.js';
 
 test('a target whose headers come later than slowCallDuration opens at slowCallRate', async (t) => {
   const [a] = await upstreams(t, [{ type: 'slow', delay: 150 }]);
@@ -23,6 +23,13 @@ test('a target whose headers come later than slowCallDuration opens at slowCallR
   assert.equal(target.counts.failures, 0, 'slow calls are successes');
   assert.deepEqual([target.requests.success, target.requests.rejected], [4, 1]);
   assert.match(renderMetrics(proxy), new RegExp(`^proxy_breaker_slow_calls_total\\{target="${a!.url}"\\} 4$`, 'm'));
+});
+
+test('a request with a body is slow by the time its head took once the body was out', async (t) => {
+  const [a] = await upstreams(t, [{ type: 'slow', delay: 150 }]);
+  const { proxy, url } = await startProxy(t, { target: a!.url, breaker: { slowCallDuration: 50 } });
+  assert.equal((await request(url, { method: 'POST', body: 'x'.repeat(1000) })).status, 200);
+  assert.equal(targetOf(proxy, a!).counts.slowCalls, 1);
 });
 
 test('calls answered within slowCallDuration do not count as slow', async (t) => {
