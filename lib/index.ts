@@ -13,9 +13,9 @@ export {
   UpstreamTimeoutError,
 } from './errors.js';
 export { createProxy, Proxy, SERVER_LIMITS } from './proxy/proxy.js';
-export type { ProxyErrorInfo, ProxyEvents, RejectInfo, ResponseInfo, StateChangeInfo } from './proxy/proxy.js';
+export type { HealthChangeInfo, ProxyErrorInfo, ProxyEvents, RejectInfo, ResponseInfo, StateChangeInfo } from './proxy/proxy.js';
 export { latencyQuantile } from './proxy/snapshot.js';
-export type { ConnectionsSnapshot, LatencySnapshot, Outcome, ProxySnapshot, RouteSnapshot, TargetSnapshot } from './proxy/snapshot.js';
+export type { ConnectionsSnapshot, HealthSnapshot, LatencySnapshot, Outcome, ProxySnapshot, RouteSnapshot, TargetSnapshot } from './proxy/snapshot.js';
 export type { BreakerAction, BreakerControl } from './proxy/control.js';
 export type { ProxyBreakerOptions, ProxyOptions, RouteOptions, TargetInput } from './proxy/options.js';
 export type { ProxyErrorType } from './proxy/answers.js';

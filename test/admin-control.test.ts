@@ -43,7 +43,7 @@ test('POST reset closes the circuit and clears the breaker counts', async (t) =>
   assert.equal(reply.status, 200);
   const body = reply.json() as TargetView;
   assert.equal(body.state, 'CLOSED');
-  assert.deepEqual(body.counts, { admitted: 0, successes: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 });
+  assert.deepEqual(body.counts, { admitted: 0, successes: 0, slowCalls: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 });
   assert.equal(body.openedAt, null);
 });
 

@@ -34,7 +34,7 @@ h1{font-size:18px;margin:0}
 .card[data-state=HALF_OPEN] .lever{transform:rotate(-16deg)}
 .origin{font-size:14px;font-weight:600;margin:0;flex:1;min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .badge{flex:none;font-size:11px;font-weight:700;letter-spacing:.04em;color:#fff;background:var(--state);border-radius:10px;padding:1px 8px}
-.routes{margin:2px 0 6px 48px;color:var(--muted);font-size:12px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.routes,.health{margin:2px 0 6px 48px;color:var(--muted);font-size:12px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .stats{display:grid;grid-template-columns:repeat(3,1fr);gap:4px 8px;margin:0}
 .stats div{min-width:0}
 .stats dt{font-size:11px;color:var(--muted)}
@@ -83,7 +83,7 @@ function cardFor(origin) {
   node.dataset.target = origin;
   var q = function (s) { return node.querySelector(s); };
   c = { origin: origin, node: node, points: [], transitions: [], state: null, forced: false, nextAttemptAt: null,
-    els: { origin: q('.origin'), badge: q('.badge'), routes: q('.routes'), failures: q('.failures'), rps: q('.rps'),
+    els: { origin: q('.origin'), badge: q('.badge'), routes: q('.routes'), health: q('.health'), failures: q('.failures'), rps: q('.rps'),
       errors: q('.errors'), p50: q('.p50'), p99: q('.p99'), inflight: q('.inflight'), probe: q('.probe'),
       area: q('.area'), req: q('.req'), err: q('.err'), spark: q('.spark'), timeline: q('.timeline') } };
   c.els.origin.textContent = origin;
@@ -116,11 +116,19 @@ function apply(c, t) {
   failures(c, t.failures, t.failureThreshold);
   c.threshold = t.failureThreshold;
   c.els.routes.textContent = t.routes.length ? 'routes: ' + t.routes.join(', ') : '';
+  c.els.health.textContent = health(t.health);
   c.els.rps.textContent = rate(t.rates.requestRate);
   c.els.errors.textContent = rate(t.rates.errorRate) + ' \\u00b7 ' + ratio(t.rates.errorRatio);
   c.els.p50.textContent = millis(t.latency.p50Ms);
   c.els.p99.textContent = millis(t.latency.p99Ms);
   c.els.inflight.textContent = String(t.inFlight);
+}
+
+function health(h) {
+  if (!h) return '';
+  var text = 'health: ' + h.status + (h.inRotation ? '' : ', out of rotation');
+  if (h.lastResult !== null) text += ' \u00b7 last check ' + (h.lastResult === 'pass' ? 'passed' : 'failed') + ' at ' + clock(h.checkedAt);
+  return text;
 }
 
 function probe(c) {
@@ -294,6 +302,7 @@ const HTML_HEAD = `<!doctype html>
 <span class="badge"></span>
 </div>
 <p class="routes"></p>
+<p class="health"></p>
 <dl class="stats">
 <div><dt>Failures</dt><dd class="failures"></dd></div>
 <div><dt>Requests</dt><dd class="rps"></dd></div>

@@ -11,6 +11,7 @@ import type { SnapshotSource } from './observed.js';
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 const STATES = [CircuitState.CLOSED, CircuitState.OPEN, CircuitState.HALF_OPEN] as const;
+const HEALTH_STATUSES = ['unknown', 'healthy', 'unhealthy'] as const;
 
 /** A label value: backslash, double quote and line feed are the only escapes the format has. */
 export function escapeLabelValue(value: string): string {
@@ -63,8 +64,19 @@ export function metricsText(snapshot: ProxySnapshot): string {
     'histogram',
     'Time from admission to the end of the upstream exchange, per target, in seconds.',
   );
+  const slowCalls = new Family('proxy_breaker_slow_calls_total', 'counter', 'Successful calls slower than slowCallDuration per target.');
+  const health = new Family('proxy_breaker_health', 'gauge', 'Active health of a checked target: 1 for the current status, 0 for the others.');
+  const inRotation = new Family('proxy_breaker_health_in_rotation', 'gauge', 'Whether health checks let the checked target take traffic (1) or not (0).');
+  const checks = new Family('proxy_breaker_health_checks_total', 'counter', 'Health checks of the target by result.');
   for (const target of snapshot.targets) {
     const origin = target.target;
+    slowCalls.sample('', { target: origin }, target.counts.slowCalls);
+    if (target.health !== null) {
+      for (const status of HEALTH_STATUSES) health.sample('', { target: origin, status }, target.health.status === status ? 1 : 0);
+      inRotation.sample('', { target: origin }, target.health.inRotation ? 1 : 0);
+      checks.sample('', { target: origin, result: 'pass' }, target.health.checks.passed);
+      checks.sample('', { target: origin, result: 'fail' }, target.health.checks.failed);
+    }
     for (const outcome of OUTCOMES) requests.sample('', { target: origin, outcome }, target.requests[outcome]);
     for (const s of STATES) state.sample('', { target: origin, state: s }, target.state === s ? 1 : 0);
     for (const [key, count] of transitionCounts(target.transitions)) {
@@ -87,7 +99,7 @@ export function metricsText(snapshot: ProxySnapshot): string {
     duration.sample('_sum', { target: origin }, histogram.sum);
     duration.sample('_count', { target: origin }, histogram.count);
   }
-  const families = [requests, state, transitions, rejections, inFlight, connections, opened, duration];
+  const families = [requests, state, transitions, rejections, inFlight, connections, opened, duration, slowCalls, health, inRotation, checks];
   return `${families.map((family) => family.lines.join('\n')).join('\n')}\n`;
 }
 

@@ -101,10 +101,13 @@ function findTarget(snapshot: ProxySnapshot, name: string): TargetSnapshot | und
   return snapshot.targets.find((target) => target.target === name || target.target === origin);
 }
 
-/** A target admits requests unless its circuit is OPEN (the snapshot has moved an expired open period on). */
+/**
+ * A target admits requests unless its circuit is OPEN (the snapshot has moved an expired open
+ * period on) or its health checks keep it out of rotation.
+ */
 function readiness(snapshot: ProxySnapshot): { ready: boolean; admitting: number; targets: number } {
   let admitting = 0;
-  for (const target of snapshot.targets) if (target.state !== CircuitState.OPEN) admitting++;
+  for (const target of snapshot.targets) if (target.state !== CircuitState.OPEN && target.health?.inRotation !== false) admitting++;
   return { ready: admitting > 0, admitting, targets: snapshot.targets.length };
 }
 

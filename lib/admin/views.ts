@@ -3,7 +3,7 @@
  * SSE `stats` event and the manual-control answers, so the dashboard reads one format.
  */
 import type { BreakerCounts, CircuitState } from '../breaker/breaker.js';
-import { latencyQuantile, type Outcome, type ProxySnapshot, type RouteSnapshot, type TargetSnapshot } from '../proxy/snapshot.js';
+import { latencyQuantile, type HealthSnapshot, type Outcome, type ProxySnapshot, type RouteSnapshot, type TargetSnapshot } from '../proxy/snapshot.js';
 import type { EventHub, TransitionRecord } from './events.js';
 import type { RatePoint, RateSampler, Rates } from './rates.js';
 
@@ -32,6 +32,8 @@ export interface TargetView {
   latency: { p50Ms: number | null; p99Ms: number | null; count: number };
   /** Routes (their `match`) that send requests to this target. */
   routes: string[];
+  /** Active health checks, beside the breaker; null while off. */
+  health: HealthSnapshot | null;
 }
 
 export interface BreakersView {
@@ -81,6 +83,7 @@ export function targetView(target: TargetSnapshot, sampler: RateSampler, routes:
     // Quantiles from the buckets, not the snapshot's own: a summed snapshot's buckets are right, its quantiles are not.
     latency: { p50Ms: ms(latencyQuantile(target.latency, 0.5)), p99Ms: ms(latencyQuantile(target.latency, 0.99)), count: target.latency.count },
     routes,
+    health: target.health,
   };
 }
 

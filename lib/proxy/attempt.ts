@@ -36,6 +36,12 @@ import type { Outcome, Target } from './target.js';
  */
 export const MAX_INTERIM_RESPONSES = 32;
 
+/**
+ * Where an attempt reports how its try went: a breaker's `Ticket` for client requests and
+ * synthetic probes, or a health check's own verdict (health.ts), which never reaches the breaker.
+ */
+export type Verdict = Pick<Ticket, 'success' | 'slowSuccess' | 'failure' | 'release' | 'settled'>;
+
 /** What the client attempts of one proxy share. */
 export class AttemptContext {
   /** Where `proxyError` and `response` go: the proxy. */
@@ -74,7 +80,7 @@ export abstract class Attempt implements DeadlineEntry, IdleEntry {
   /** The wait for the response head (the call timeout). */
   readonly deadlines: DeadlineQueue;
   target!: Target;
-  ticket!: Ticket;
+  ticket!: Verdict;
   /** How it ended; set once. */
   outcome: Outcome | undefined = undefined;
   #headReceived = false;
@@ -82,6 +88,8 @@ export abstract class Attempt implements DeadlineEntry, IdleEntry {
   #failureStatus = false;
   /** Interim (1xx) heads from the current target. */
   #interim = 0;
+  /** The head came later than the target's `slowCallDuration`: the success is reported slow. */
+  #slow = false;
 
   constructor(deadlines: DeadlineQueue) {
     this.deadlines = deadlines;
@@ -117,13 +125,16 @@ export abstract class Attempt implements DeadlineEntry, IdleEntry {
    * Starts a try on an admitted target. The wait for its head starts now, unless a request body
    * is still to be sent (`waitForHead` false): then the caller starts it when the body is out.
    */
-  protected begin(target: Target, ticket: Ticket, waitForHead = true): void {
+  protected begin(target: Target, ticket: Verdict, waitForHead = true): void {
     this.target = target;
     this.ticket = ticket;
     this.#headReceived = false;
     this.#failureStatus = false;
     this.#interim = 0;
+    this.#slow = false;
     if (waitForHead) this.deadlines.add(this);
+    // No wait started: a head that comes before the body is out cannot be slow (headArrived).
+    else this.deadlineAt = Number.NaN;
   }
 
   /** The target moved no byte for the idle timeout: charged; `afterHead` says which side it failed. */
@@ -139,6 +150,10 @@ export abstract class Attempt implements DeadlineEntry, IdleEntry {
    * target's own answer and goes on unchanged.
    */
   protected headArrived(status: number, failure: boolean): void {
+    // The wait for the head started when its deadline was set (`begin`, or once the request body
+    // was out), so the head time costs no clock read at the start, and none with the rule off.
+    const slowCall = this.target.slowCallDuration;
+    if (slowCall !== undefined) this.#slow = performance.now() - (this.deadlineAt - this.deadlines.timeout) > slowCall;
     this.deadlines.remove(this);
     this.#headReceived = true;
     if (!failure) return;
@@ -149,7 +164,8 @@ export abstract class Attempt implements DeadlineEntry, IdleEntry {
   /** The target's answer is complete: a success, unless its status was a failure status. */
   protected succeed(): void {
     if (this.#failureStatus) return this.finish('failure_status');
-    this.ticket.success();
+    if (this.#slow) this.ticket.slowSuccess();
+    else this.ticket.success();
     this.finish('success');
   }
 
@@ -230,7 +246,7 @@ export abstract class ClientAttempt extends Attempt {
     context.budget.requestStarted();
   }
 
-  protected override begin(target: Target, ticket: Ticket, waitForHead = true): void {
+  protected override begin(target: Target, ticket: Verdict, waitForHead = true): void {
     super.begin(target, ticket, waitForHead);
     this.attempts++;
     target.inFlight++;

@@ -35,6 +35,10 @@ export interface ProxyBreakerOptions {
   window?: number;
   /** Requests the failure-rate rule needs in its window. */
   minRequests?: number;
+  /** A response whose headers took longer than this many ms counts as a slow call. Off unless set. */
+  slowCallDuration?: number;
+  /** With `slowCallDuration`: open when this percentage of requests in `window` were slow (after `minRequests`). */
+  slowCallRate?: number;
 }
 
 export type TargetInput = string | URL;
@@ -60,7 +64,23 @@ export interface RewriteOptions {
   forwarded?: boolean;
 }
 
-export interface RouteOptions extends RewriteOptions {
+/**
+ * Active health checks (HAProxy's `check inter rise fall`, Envoy's health checking): the proxy
+ * sends `GET healthPath` to each target every `healthInterval` ms, apart from client traffic.
+ * Defaults: `PROXY_OPTIONS` below. Two routes naming one origin must agree on these.
+ */
+export interface HealthCheckOptions {
+  /** Check every target with `GET healthPath`; 2xx and 3xx pass. Off unless set. */
+  healthPath?: string;
+  /** Ms between two checks of a target. */
+  healthInterval?: number;
+  /** Passing checks in a row that bring an unhealthy target back into rotation. */
+  healthyAfter?: number;
+  /** Failing checks in a row that take a target out of rotation. */
+  unhealthyAfter?: number;
+}
+
+export interface RouteOptions extends RewriteOptions, HealthCheckOptions {
   /**
    * What the route serves: a path prefix (`/api/users`), a host (`users.example.com`), or a host
    * with a path prefix (`users.example.com/v2`). Prefixes match whole segments.
@@ -87,7 +107,7 @@ export interface RouteOptions extends RewriteOptions {
 }
 
 /** Ranges and defaults: `PROXY_OPTIONS` below, listed by `--help` and the README. */
-export interface ProxyOptions extends RewriteOptions {
+export interface ProxyOptions extends RewriteOptions, HealthCheckOptions {
   /** One upstream origin: shorthand for a catch-all route `/`. */
   target?: TargetInput;
   /** Several replicas of one upstream: shorthand for a catch-all route `/` balanced over them. */
@@ -152,6 +172,12 @@ export const PROXY_BREAKER_OPTIONS = {
   failureRate: { ...BREAKER_OPTIONS.failureRate, flag: { name: 'failure-rate', value: 'PCT' } },
   window: { ...BREAKER_OPTIONS.window, flag: { name: 'window', value: 'MS' } },
   minRequests: { ...BREAKER_OPTIONS.minRequests, flag: { name: 'min-requests', value: 'N' } },
+  slowCallDuration: {
+    ...BREAKER_OPTIONS.slowCallDuration,
+    doc: 'ms after which response headers count as a slow call',
+    flag: { name: 'slow-call', value: 'MS' },
+  },
+  slowCallRate: { ...BREAKER_OPTIONS.slowCallRate, flag: { name: 'slow-call-rate', value: 'PCT' } },
 } as const;
 
 /**
@@ -249,6 +275,26 @@ export const PROXY_OPTIONS = {
     perRoute: true,
   }),
   forwarded: booleanOption({ default: false, doc: 'add an RFC 7239 Forwarded element to requests', flag: { name: 'forwarded' }, perRoute: true }),
+  healthPath: customOption(probePath, {
+    type: 'string',
+    default: undefined,
+    defaultText: 'off',
+    doc: 'check every target with GET PATH apart from client traffic; 2xx and 3xx pass',
+    flag: { name: 'health-path', value: 'PATH' },
+    perRoute: true,
+  }),
+  healthInterval: numberOption(
+    { min: 0, exclusive: true },
+    { default: 5_000, doc: 'ms between two health checks of a target', flag: { name: 'health-interval', value: 'MS' }, perRoute: true },
+  ),
+  healthyAfter: numberOption(
+    { min: 1, integer: true },
+    { default: 2, doc: 'passing checks in a row that bring an unhealthy target back', flag: { name: 'healthy-after', value: 'N' }, perRoute: true },
+  ),
+  unhealthyAfter: numberOption(
+    { min: 1, integer: true },
+    { default: 3, doc: 'failing checks in a row that take a target out of rotation', flag: { name: 'unhealthy-after', value: 'N' }, perRoute: true },
+  ),
 } as const;
 
 /** Options only a route has (besides `match`, `targets` and `breaker`). */
@@ -472,6 +518,7 @@ export function resolveProxyOptions(input: ProxyOptions, where = ''): ProxyConfi
     seen.set(key, i);
   });
   checkSharedTargets(routes, at('routes'), top.insecure);
+  checkSharedHealth(routes, at('routes'));
 
   const proxyLevel: Record<string, unknown> = { ...top };
   for (const key of [...Object.keys(PER_ROUTE), 'retries']) delete proxyLevel[key];
@@ -503,6 +550,33 @@ function checkSharedTargets(routes: readonly ResolvedRoute[], where: string, ins
         throw new ConfigError(
           at,
           `${url.origin} is also a target of routes[${earlier.route}] with other TLS settings (ca, clientCert, clientKey); one origin has one connection pool`,
+        );
+      }
+    });
+  });
+}
+
+/** The health-check settings of a route, as its targets' one checker each uses them; `undefined` when off. */
+export function healthSettings(route: ResolvedRoute): { path: string; interval: number; healthyAfter: number; unhealthyAfter: number } | undefined {
+  if (route.healthPath === undefined) return undefined;
+  return { path: route.healthPath, interval: route.healthInterval, healthyAfter: route.healthyAfter, unhealthyAfter: route.unhealthyAfter };
+}
+
+/**
+ * One health checker per origin: two routes that name the same target share its checks (and its
+ * place in rotation), so they must not ask for different health checks.
+ */
+function checkSharedHealth(routes: readonly ResolvedRoute[], where: string): void {
+  const byOrigin = new Map<string, { settings: string; route: number }>();
+  routes.forEach((route, i) => {
+    const settings = JSON.stringify(healthSettings(route) ?? null);
+    route.targets.forEach((url, j) => {
+      const earlier = byOrigin.get(url.origin);
+      if (earlier === undefined) byOrigin.set(url.origin, { settings, route: i });
+      else if (earlier.settings !== settings) {
+        throw new ConfigError(
+          `${join(join(where, i), 'targets')}[${j}]`,
+          `${url.origin} is also a target of routes[${earlier.route}] with other health checks; one origin is checked once`,
         );
       }
     });

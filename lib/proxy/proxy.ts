@@ -12,7 +12,8 @@ import { sendAnswer, type ProxyErrorType } from './answers.js';
 import { AttemptContext, reportRefusal } from './attempt.js';
 import { Exchange } from './forward.js';
 import { hasBody, headProblem, MAX_REQUEST_FIELDS, type HeadProblem } from './headers.js';
-import { resolveProxyOptions, type ProxyConfig, type ProxyOptions } from './options.js';
+import { HealthChecker, type HealthListener, type HealthStatus } from './health.js';
+import { healthSettings, resolveProxyOptions, type ProxyConfig, type ProxyOptions } from './options.js';
 import { normalizeRequestTarget } from './path.js';
 import { SyntheticProber } from './probe.js';
 import { RouteTable, type Route } from './routes.js';
@@ -29,6 +30,15 @@ export interface StateChangeInfo {
   failures: number;
   /** The failure that caused the change, if one did. */
   error?: unknown;
+}
+
+export interface HealthChangeInfo {
+  /** The target's origin. */
+  target: string;
+  from: HealthStatus;
+  to: HealthStatus;
+  /** Checks in a row that made the change: passes when it became healthy, failures otherwise. */
+  checks: number;
 }
 
 export interface ProxyErrorInfo {
@@ -68,6 +78,8 @@ export interface ProxyEvents {
   /** A bug inside the proxy (it answered 500); without a listener it becomes a process warning. */
   error: [unknown];
   stateChange: [StateChangeInfo];
+  /** Active health checks changed a target's health (`healthPath`). */
+  healthChange: [HealthChangeInfo];
   proxyError: [ProxyErrorInfo];
   reject: [RejectInfo];
   response: [ResponseInfo];
@@ -142,6 +154,12 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   readonly #attempts: AttemptContext;
   readonly #observed = new WeakSet<Target>();
   readonly #probers = new Map<Target, SyntheticProber>();
+  /** One health checker per target (so per origin, however many routes name it) while `healthPath` is set. */
+  readonly #checkers = new Map<Target, HealthChecker>();
+  readonly #onHealthChange: HealthListener = (target, from, to) => {
+    const health = target.health!;
+    this.emit('healthChange', { target: target.origin, from, to, checks: to === 'healthy' ? health.passes : health.failures });
+  };
   #draining = false;
   /**
    * Manual control of each target's circuit, by origin: `proxy.breakers.open(origin)`, `close`,
@@ -172,6 +190,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     for (const target of this.#registry.retain(used)) {
       this.#probers.get(target)?.stop();
       this.#probers.delete(target);
+      this.#checkers.get(target)?.stop(false);
+      this.#checkers.delete(target);
       target.retire();
     }
     if (config.probePath !== this.#config.probePath) {
@@ -277,6 +297,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * and starts a synthetic prober per target when `probePath` is set.
    */
   #observeTargets(): void {
+    this.#checkTargets();
     const probePath = this.#config.probePath;
     if (probePath !== undefined) {
       for (const route of this.#routes.routes) {
@@ -292,6 +313,32 @@ export class Proxy extends EventEmitter<ProxyEvents> {
         const info: StateChangeInfo = error === undefined ? { target: target.origin, from, to, failures } : { target: target.origin, from, to, failures, error };
         this.emit('stateChange', info);
       });
+    }
+  }
+
+  /**
+   * Starts, keeps or stops each target's health checker as its routes ask. Runs before the targets
+   * are marked observed: a target not observed yet is new, and waits for its first passing check.
+   */
+  #checkTargets(): void {
+    // Routes sharing a target agree on its checks (options.ts); the first route's timeout is the check's.
+    const seen = new Set<Target>();
+    for (const route of this.#routes.routes) {
+      const settings = healthSettings(route.config);
+      for (const target of route.targets) {
+        if (seen.has(target)) continue;
+        seen.add(target);
+        const checker = this.#checkers.get(target);
+        if (settings === undefined) {
+          checker?.stop(true);
+          this.#checkers.delete(target);
+          continue;
+        }
+        const wanted = { ...settings, timeout: route.config.timeout };
+        if (checker?.matches(wanted)) continue;
+        checker?.stop(false);
+        this.#checkers.set(target, new HealthChecker(target, wanted, !this.#observed.has(target), this.#onHealthChange));
+      }
     }
   }
 
@@ -343,6 +390,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       await closed;
     }
     for (const prober of this.#probers.values()) prober.stop();
+    for (const checker of this.#checkers.values()) checker.stop(false);
     for (const target of this.#registry.values()) target.close();
   }
 }

@@ -10,6 +10,8 @@
  * - the breaker's state (`state`, `failures`, `openedAt`, `nextAttemptAt`, `openPeriod`,
  *   `reopenings`, `probes`, `forced`) is not summed: with one breaker for the whole cluster it is
  *   that breaker's, taken from whichever process holds it;
+ * - health (`health`): each process checks its targets itself, so `health.checks.*` add and the
+ *   rest is each process's own view (a target is in rotation where that process's checks say so);
  * - configuration (`failureThreshold`, `resetTimeout`, `latency.bounds`, `routes`) is the same in
  *   every process; `time` is the newest of the snapshots;
  * - quantiles are never summed: derive them from the summed buckets with `latencyQuantile()`.
@@ -89,6 +91,25 @@ export interface TargetSnapshot {
   transitions: Record<string, number>;
   latency: LatencySnapshot;
   connections: ConnectionsSnapshot;
+  /** What active health checks found; null while checks are off for this target. */
+  health: HealthSnapshot | null;
+}
+
+/** A target's active health checks (`healthPath`): apart from its breaker, and shown beside it. */
+export interface HealthSnapshot {
+  /** `unknown` until the first check's result. */
+  status: 'unknown' | 'healthy' | 'unhealthy';
+  /** Health lets the target take traffic (its breaker must too): false while unhealthy, or new and not yet passed. */
+  inRotation: boolean;
+  /** Passing checks in a row. */
+  passes: number;
+  /** Failing checks in a row. */
+  failures: number;
+  /** Wall-clock time (epoch ms) of the last check's result, or null. */
+  checkedAt: number | null;
+  lastResult: 'pass' | 'fail' | null;
+  /** Checks by result since the target was made. */
+  checks: { passed: number; failed: number };
 }
 
 export interface RouteSnapshot {

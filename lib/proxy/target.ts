@@ -7,6 +7,7 @@
 import { isIP } from 'node:net';
 import { CircuitBreaker, CircuitState, type Ticket } from '../breaker/breaker.js';
 import { UpstreamPool, type UpstreamTlsOptions } from '../http1/connection.js';
+import type { TargetHealth } from './health.js';
 import type { ProxyBreakerOptions } from './options.js';
 import { latencyQuantile, OUTCOMES, TRANSITIONS, type LatencySnapshot, type Outcome, type TargetSnapshot } from './snapshot.js';
 import { sameTls, secureContextOf, type UpstreamTls } from './trust.js';
@@ -89,9 +90,15 @@ export class Target {
   /** Transitions seen, as `from>to` -> count, for metrics. */
   readonly transitions = new Map<string, number>();
   lastRefusal: Refusal = 'open';
+  /** The breaker's `slowCallDuration`, read by every attempt's head: undefined when the slow-call rule is off. */
+  slowCallDuration: number | undefined;
   #retired = false;
-  /** Monotonic ms of the last HALF_OPEN -> CLOSED, for slow start. */
+  /** Monotonic ms of the last HALF_OPEN -> CLOSED (or unhealthy -> healthy), for slow start. */
   recoveredAt = -Infinity;
+  /** What health checks found (health.ts); undefined while checks are off. */
+  health: TargetHealth | undefined = undefined;
+  /** Health checks let this target take traffic: false while it is unhealthy, or new and not yet checked. */
+  inRotation = true;
 
   constructor(url: URL, options: TargetOptions) {
     this.url = url;
@@ -112,6 +119,7 @@ export class Target {
       maxIdle: 4096,
     });
     this.breaker = new CircuitBreaker({ ...options.breaker, callTimeout: Infinity });
+    this.slowCallDuration = this.breaker.options.slowCallDuration;
     this.outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
     this.breaker.on('stateChange', ({ from, to }) => {
       const key = `${from}>${to}`;
@@ -125,6 +133,11 @@ export class Target {
    * a bulkhead), then the breaker. On refusal `lastRefusal` says why.
    */
   admit(): Ticket | undefined {
+    // Health and the breaker judge apart; a target takes a request only when both allow it.
+    if (!this.inRotation) {
+      this.lastRefusal = 'open';
+      return undefined;
+    }
     if (this.inFlight >= this.options.maxConcurrent) {
       this.lastRefusal = 'limited';
       return undefined;
@@ -160,6 +173,7 @@ export class Target {
   configure(options: TargetOptions): void {
     if (JSON.stringify(options.breaker) !== JSON.stringify(this.options.breaker)) {
       this.breaker.reconfigure({ ...options.breaker, callTimeout: Infinity });
+      this.slowCallDuration = this.breaker.options.slowCallDuration;
     }
     if (this.https && !sameTls(options.tls, this.options.tls)) this.pool.retrust(this.#poolTls(options.tls));
     this.options = options;
@@ -203,6 +217,7 @@ export class Target {
       transitions,
       latency: this.latency.snapshot(),
       connections: { busy: pool.size - pool.idleCount, idle: pool.idleCount, opened: pool.opened },
+      health: this.health === undefined ? null : this.health.snapshot(this.inRotation),
     };
   }
 
