@@ -9,6 +9,7 @@ import { BREAKER_OPTIONS } from '../breaker/options.js';
 import { ConfigError } from '../errors.js';
 import { booleanOption, checkLayer, customOption, numberOption, resolveOptions, type Resolved, type Siblings } from '../options.js';
 import { joinPath as join, rejectUnknownKeys, show, validateObject } from '../validate.js';
+import { resolveFallback, type FallbackOptions } from './fallback.js';
 import { decodeUnreserved, normalizeHost } from './path.js';
 import { normalizeCookieDomain, responseRules, type CookieRewrite, type ResponseRules } from './rewrite.js';
 import { DEFAULT_FAILURE_STATUS, StatusSet } from './status-set.js';
@@ -59,7 +60,22 @@ export interface RewriteOptions {
   forwarded?: boolean;
 }
 
-export interface RouteOptions extends RewriteOptions {
+/** What a route does when its targets refuse (issue 17): a route may set each over the proxy's value. */
+export interface OutageOptions {
+  /**
+   * What a request gets when no target of its route admits it (every circuit open, or every
+   * target at `maxConcurrent` and the queue full or timed out), in place of the 503: a static
+   * answer (`{ status, headers, body }` or `{ status, headers, file }`) or other origins
+   * (`{ targets }`), each with a breaker of its own.
+   */
+  fallback?: FallbackOptions;
+  /** Requests that may wait for a slot when the route's targets are at `maxConcurrent`; 0 = none wait. */
+  queue?: number;
+  /** Ms a queued request waits for a slot before it gets the 503 (or the fallback). */
+  queueTimeout?: number;
+}
+
+export interface RouteOptions extends RewriteOptions, OutageOptions {
   /**
    * What the route serves: a path prefix (`/api/users`), a host (`users.example.com`), or a host
    * with a path prefix (`users.example.com/v2`). Prefixes match whole segments.
@@ -78,7 +94,7 @@ export interface RouteOptions extends RewriteOptions {
 }
 
 /** Ranges and defaults: `PROXY_OPTIONS` below, listed by `--help` and the README. */
-export interface ProxyOptions extends RewriteOptions {
+export interface ProxyOptions extends RewriteOptions, OutageOptions {
   /** One upstream origin: shorthand for a catch-all route `/`. */
   target?: TargetInput;
   /** Several replicas of one upstream: shorthand for a catch-all route `/` balanced over them. */
@@ -188,6 +204,21 @@ export const PROXY_OPTIONS = {
     perRoute: true,
   }),
   forwarded: booleanOption({ default: false, doc: 'add an RFC 7239 Forwarded element to requests', flag: { name: 'forwarded' }, perRoute: true }),
+  fallback: customOption(resolveFallback, {
+    type: 'object',
+    default: undefined,
+    defaultText: 'none',
+    doc: 'what a request gets when no target admits it: a static answer {status, headers, body | file} or {targets}',
+    perRoute: true,
+  }),
+  queue: numberOption(
+    { min: 0, integer: true },
+    { default: 0, defaultText: '0 = off', doc: 'requests that may wait for a slot when every target is at --max-concurrent', flag: { name: 'queue', value: 'N' }, perRoute: true },
+  ),
+  queueTimeout: numberOption(
+    { min: 0, exclusive: true },
+    { default: 1000, doc: 'ms a queued request waits for a slot before its 503', flag: { name: 'queue-timeout', value: 'MS' }, perRoute: true },
+  ),
 } as const;
 
 /** Options only a route has (besides `match`, `targets` and `breaker`). */
@@ -222,6 +253,8 @@ export type ResolvedRoute = {
   retries: number;
   /** Response rewrites (redirects, cookies) made from the options above; `undefined` when none applies. */
   rewrite: ResponseRules | undefined;
+  /** The origins of a `fallback: { targets }`, parsed; `undefined` for a static fallback or none. */
+  fallbackTargets: URL[] | undefined;
 } & Resolved<typeof ROUTE_TABLE>;
 
 /** The proxy's resolved options: its routes, and the options that are not per route. */
@@ -388,6 +421,13 @@ export function resolveProxyOptions(input: ProxyOptions, where = ''): ProxyConfi
       { value: options.breaker, path: at('breaker') },
       { value: own?.breaker, path: rat('breaker') },
     ]);
+    const fallback = routeLevel.fallback;
+    const fallbackTargets = fallback?.kind === 'targets' ? resolveTargets(fallback.targets, fallback.path) : undefined;
+    const ownTarget = fallbackTargets?.findIndex((url) => targets.some((target) => target.origin === url.origin)) ?? -1;
+    if (ownTarget !== -1) throw new ConfigError(fallback!.kind === 'targets' ? fallback!.path : '', `${fallbackTargets![ownTarget]!.origin} is a target of the route itself`);
+    if (routeLevel.queue > 0 && top.maxConcurrent === Infinity) {
+      throw new ConfigError(own?.queue !== undefined ? rat('queue') : at('queue'), 'a queue needs maxConcurrent: without a limit no request ever waits');
+    }
     return {
       match: value.match as string,
       host,
@@ -397,6 +437,7 @@ export function resolveProxyOptions(input: ProxyOptions, where = ''): ProxyConfi
       targets,
       retries: top.retries ?? (targets.length > 1 ? 1 : 0),
       rewrite: responseRules({ ...routeLevel, prefix, preserveHost: top.preserveHost }),
+      fallbackTargets,
     };
   });
 
@@ -422,7 +463,8 @@ function checkSharedTargets(routes: readonly ResolvedRoute[], where: string): vo
   const byOrigin = new Map<string, { options: string; route: number }>();
   routes.forEach((route, i) => {
     const options = JSON.stringify(route.breaker);
-    route.targets.forEach((url, j) => {
+    // A fallback origin has a breaker too, with its route's options.
+    [...route.targets, ...(route.fallbackTargets ?? [])].forEach((url, j) => {
       const earlier = byOrigin.get(url.origin);
       if (earlier === undefined) byOrigin.set(url.origin, { options, route: i });
       else if (earlier.options !== options) {

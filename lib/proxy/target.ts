@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { CircuitBreaker, CircuitState, type Ticket } from '../breaker/breaker.js';
 import { UpstreamPool } from '../http1/connection.js';
 import type { ProxyBreakerOptions } from './options.js';
+import type { AdmissionQueue } from './queue.js';
 import { latencyQuantile, OUTCOMES, TRANSITIONS, type LatencySnapshot, type Outcome, type TargetSnapshot } from './snapshot.js';
 
 export { OUTCOMES, type Outcome } from './snapshot.js';
@@ -88,6 +89,8 @@ export class Target {
   /** Transitions seen, as `from>to` -> count, for metrics. */
   readonly transitions = new Map<string, number>();
   lastRefusal: Refusal = 'open';
+  /** Queues of the routes this target serves that wait for its slots; `undefined` when none does. */
+  queues: AdmissionQueue[] | undefined = undefined;
   #retired = false;
   /** Monotonic ms of the last HALF_OPEN -> CLOSED, for slow start. */
   recoveredAt = -Infinity;
@@ -160,6 +163,11 @@ export class Target {
       this.breaker.reconfigure({ ...options.breaker, callTimeout: Infinity });
     }
     this.options = { ...options, rejectUnauthorized: this.options.rejectUnauthorized };
+  }
+
+  /** A request let go of its slot: the queues waiting for one may admit their head. */
+  slotFreed(): void {
+    for (const queue of this.queues!) queue.wake();
   }
 
   record(outcome: Outcome): void {
