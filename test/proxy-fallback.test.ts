@@ -155,3 +155,19 @@ test('a route sets its own fallback over the top-level one', async (t) => {
   assert.equal((await request(url, { path: '/a' })).body, 'top');
   assert.equal((await request(url, { path: '/b' })).body, 'own');
 });
+
+test('a reload reads the fallback file again', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'proxy-breaker-fallback-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'degraded.txt');
+  writeFileSync(file, 'first');
+  const [a] = await upstreams(t, ['ok']);
+  const options = { target: a!.url, fallback: { file } };
+  const { proxy, url } = await startProxy(t, options);
+  proxy.breakers.open(a!.url);
+  assert.equal((await request(url)).body, 'first');
+
+  writeFileSync(file, 'second');
+  proxy.reload(options);
+  assert.equal((await request(url)).body, 'second');
+});

@@ -187,3 +187,22 @@ test('without a queue the route has none in the snapshot and the metrics', async
   assert.equal(proxy.snapshot().routes[0]!.queue, null);
   assert.doesNotMatch(metricsText(proxy.snapshot()), /queue/);
 });
+
+test('a reload ends the wait of requests queued on the old routes', async (t) => {
+  const [a] = await upstreams(t, ['hang']);
+  const options = { target: a!.url, maxConcurrent: 1, queue: 1, queueTimeout: 10_000 };
+  const { proxy, url } = await startProxy(t, options);
+  const abort = new AbortController();
+  t.after(() => abort.abort());
+  const holding = request(url, { signal: abort.signal }).catch(() => undefined);
+  await until(() => a!.stats().inFlight === 1, 'the hanging request to hold the slot');
+  const queued = request(url);
+  await until(() => queueOf(proxy).length === 1, 'the second request to be queued');
+
+  proxy.reload(options);
+  const reply = await queued;
+  assert.equal(reply.status, 503);
+  assert.equal(reply.headers['proxy-status'], 'proxy-breaker; error=connection_limit_reached');
+  abort.abort();
+  await holding;
+});
