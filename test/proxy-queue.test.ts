@@ -6,6 +6,8 @@ import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import { test, type TestContext } from 'node:test';
 import { metricsText } from '../lib/admin/metrics.js';
+import { RateSampler } from '../lib/admin/rates.js';
+import { statsView } from '../lib/admin/views.js';
 import type { Proxy } from '../lib/index.js';
 import { listening } from './support/servers.js';
 import { request, startProxy, targetOf, until, upstreams } from './targets-helpers.js';
@@ -177,6 +179,8 @@ test('the queue length is a gauge in the metrics, with the queued and timed-out 
   assert.match(text, /proxy_breaker_route_queued_total\{route="\/"\} 1\n/);
   assert.match(text, /proxy_breaker_route_queue_timeouts_total\{route="\/"\} 0\n/);
   assert.deepEqual(queueOf(proxy), { limit: 2, timeout: 10_000, length: 1, queued: 1, timedOut: 0 });
+  const view = statsView(proxy.snapshot(), new RateSampler(proxy));
+  assert.equal(view.targets[0]!.queued, 1, 'the dashboard shows the queue by the targets it waits for');
   abort.abort();
   await Promise.all(pending);
 });
