@@ -119,13 +119,17 @@ export const FALLBACK_OPTIONS = {
   }),
 } as const;
 
-/** A resolved fallback: a static answer, or the origins of a fallback route (parsed by options.ts). */
-export type ResolvedFallback = { kind: 'static'; answer: StaticAnswer } | { kind: 'targets'; targets: string | URL | Array<string | URL>; path: string };
-
 /**
- * Checks a `fallback` object; a `file` is read now. Throws `ConfigError` at the offending path.
+ * A checked `fallback`: fallback origins (parsed by options.ts), or a static answer whose `file`
+ * is not read yet (`staticAnswer` reads it, once per resolution of the options however many
+ * routes share it).
  */
-export function resolveFallback(value: unknown, path: string): ResolvedFallback {
+export type FallbackSpec =
+  | { kind: 'targets'; targets: string | URL | Array<string | URL>; path: string }
+  | { kind: 'static'; status: number; fields: Array<[string, string]>; body: Buffer | undefined; file: string | undefined; path: string };
+
+/** Checks a `fallback` object, without reading its file. Throws `ConfigError` at the offending path. */
+export function resolveFallback(value: unknown, path: string): FallbackSpec {
   const options = resolveOptions(FALLBACK_OPTIONS, [{ value, path }]);
   const object = value as Record<string, unknown>;
   const given = (key: string) => object[key] !== undefined;
@@ -135,17 +139,26 @@ export function resolveFallback(value: unknown, path: string): ResolvedFallback 
     return { kind: 'targets', targets: options.targets, path: joinPath(path, 'targets') };
   }
   if (options.body !== undefined && options.file !== undefined) throw new ConfigError(joinPath(path, 'file'), 'give `body` or `file`, not both');
-  let body = options.body;
+  return { kind: 'static', status: options.status, fields: options.headers ?? [], body: options.body, file: options.file, path };
+}
+
+/**
+ * Builds a static fallback's answer, reading its `file` (through `files`, so that routes sharing
+ * the top-level fallback read it once). Throws `ConfigError` when the file cannot be read.
+ */
+export function staticAnswer(spec: Extract<FallbackSpec, { kind: 'static' }>, files: Map<string, Buffer>): StaticAnswer {
+  let body = spec.body;
   let contentType = 'text/plain; charset=utf-8';
-  if (options.file !== undefined) {
-    body = readBodyFile(options.file, joinPath(path, 'file'));
-    contentType = CONTENT_TYPES[extname(options.file).toLowerCase()] ?? 'application/octet-stream';
+  if (spec.file !== undefined) {
+    body = files.get(spec.file);
+    if (body === undefined) files.set(spec.file, (body = readBodyFile(spec.file, joinPath(spec.path, 'file'))));
+    contentType = CONTENT_TYPES[extname(spec.file).toLowerCase()] ?? 'application/octet-stream';
   }
-  const status = options.status;
+  const status = spec.status;
   if ((status === 204 || status === 304) && body !== undefined && body.length > 0) {
-    throw new ConfigError(joinPath(path, 'status'), `a ${status} answer has no body (RFC 9110 15.3.5, 15.4.5)`);
+    throw new ConfigError(joinPath(spec.path, 'status'), `a ${status} answer has no body (RFC 9110 15.3.5, 15.4.5)`);
   }
-  return { kind: 'static', answer: new StaticAnswer(status, options.headers ?? [], body, contentType) };
+  return new StaticAnswer(status, spec.fields, body, contentType);
 }
 
 function readBodyFile(file: string, path: string): Buffer {

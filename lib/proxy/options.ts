@@ -9,7 +9,7 @@ import { BREAKER_OPTIONS } from '../breaker/options.js';
 import { ConfigError } from '../errors.js';
 import { booleanOption, checkLayer, customOption, numberOption, resolveOptions, type Resolved, type Siblings } from '../options.js';
 import { joinPath as join, rejectUnknownKeys, show, validateObject } from '../validate.js';
-import { resolveFallback, type FallbackOptions } from './fallback.js';
+import { resolveFallback, staticAnswer, type FallbackOptions, type StaticAnswer } from './fallback.js';
 import { decodeUnreserved, normalizeHost } from './path.js';
 import { normalizeCookieDomain, responseRules, type CookieRewrite, type ResponseRules } from './rewrite.js';
 import { DEFAULT_FAILURE_STATUS, StatusSet } from './status-set.js';
@@ -255,6 +255,8 @@ export type ResolvedRoute = {
   rewrite: ResponseRules | undefined;
   /** The origins of a `fallback: { targets }`, parsed; `undefined` for a static fallback or none. */
   fallbackTargets: URL[] | undefined;
+  /** The answer of a static `fallback`, built once; `undefined` for fallback targets or none. */
+  fallbackAnswer: StaticAnswer | undefined;
 } & Resolved<typeof ROUTE_TABLE>;
 
 /** The proxy's resolved options: its routes, and the options that are not per route. */
@@ -408,6 +410,8 @@ export function resolveProxyOptions(input: ProxyOptions, where = ''): ProxyConfi
   }
   // Checked once on its own, so that a bad value is reported at `breaker` even when every route overrides it.
   checkLayer(PROXY_BREAKER_OPTIONS, { value: options.breaker, path: at('breaker') });
+  /** Fallback files read by this resolution, so that routes sharing one read it once. */
+  const files = new Map<string, Buffer>();
 
   const routes = routeInputs.map(({ value, own, where: routeWhere, targetsWhere }): ResolvedRoute => {
     const rat = (key: string) => join(routeWhere, key);
@@ -423,6 +427,7 @@ export function resolveProxyOptions(input: ProxyOptions, where = ''): ProxyConfi
     ]);
     const fallback = routeLevel.fallback;
     const fallbackTargets = fallback?.kind === 'targets' ? resolveTargets(fallback.targets, fallback.path) : undefined;
+    const fallbackAnswer = fallback?.kind === 'static' ? staticAnswer(fallback, files) : undefined;
     const ownTarget = fallbackTargets?.findIndex((url) => targets.some((target) => target.origin === url.origin)) ?? -1;
     if (ownTarget !== -1) throw new ConfigError(fallback!.kind === 'targets' ? fallback!.path : '', `${fallbackTargets![ownTarget]!.origin} is a target of the route itself`);
     if (routeLevel.queue > 0 && top.maxConcurrent === Infinity) {
@@ -438,6 +443,7 @@ export function resolveProxyOptions(input: ProxyOptions, where = ''): ProxyConfi
       retries: top.retries ?? (targets.length > 1 ? 1 : 0),
       rewrite: responseRules({ ...routeLevel, prefix, preserveHost: top.preserveHost }),
       fallbackTargets,
+      fallbackAnswer,
     };
   });
 

@@ -267,17 +267,18 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   /** Answers a request no target admits: the route's fallback, else the 503 for `reason`. */
   #answerRefused(route: Route, req: IncomingMessage, res: ServerResponse, path: string, reason: 'open' | 'limited'): void {
     const retryAfterMs = reason === 'limited' ? undefined : route.retryAfter();
-    const fallback = route.config.fallback;
+    const answer = route.config.fallbackAnswer;
+    if (answer !== undefined) {
+      reportFallback(this.#attempts, route, req, answer.status);
+      return answer.send(res, reason, retryAfterMs);
+    }
+    const fallback = route.fallback;
     if (fallback !== undefined) {
-      if (fallback.kind === 'static') {
-        reportFallback(this.#attempts, route, req, fallback.answer.status);
-        return fallback.answer.send(res, reason, retryAfterMs);
-      }
       // The fallback origins have breakers and limits of their own; if they refuse too, the 503.
-      const admission = route.fallback!.pick();
+      const admission = fallback.pick();
       if (admission !== undefined) {
         reportFallback(this.#attempts, route, req, undefined);
-        return this.#forward(route.fallback!, req, res, path, admission);
+        return this.#forward(fallback, req, res, path, admission);
       }
     }
     reportRefusal(this.#attempts, route, req, reason, retryAfterMs);
@@ -427,10 +428,10 @@ function routeSnapshot(route: Route): RouteSnapshot {
 }
 
 function fallbackSnapshot(route: Route): RouteSnapshot['fallback'] {
-  const fallback = route.config.fallback;
-  if (fallback === undefined) return null;
-  if (fallback.kind === 'static') return { kind: 'static', status: fallback.answer.status };
-  return { kind: 'targets', targets: route.fallback!.targets.map((target) => target.origin) };
+  const answer = route.config.fallbackAnswer;
+  if (answer !== undefined) return { kind: 'static', status: answer.status };
+  if (route.fallback === undefined) return null;
+  return { kind: 'targets', targets: route.fallback.targets.map((target) => target.origin) };
 }
 
 /**

@@ -36,7 +36,7 @@ export class Route {
     this.fallback =
       fallbackTargets === undefined
         ? undefined
-        : new Route({ ...config, targets: config.fallbackTargets!, fallback: undefined, fallbackTargets: undefined, queue: 0 }, fallbackTargets, undefined, this);
+        : new Route({ ...config, targets: config.fallbackTargets!, fallback: undefined, fallbackTargets: undefined, fallbackAnswer: undefined, queue: 0 }, fallbackTargets, undefined, this);
   }
 
   get name(): string {
