@@ -4,6 +4,9 @@
  * command line.
  */
 import * as assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { resolveProxyOptions, type ProxyOptions } from '../lib/proxy/options.js';
 import { runCli } from './cli-helpers.js';
@@ -102,4 +105,26 @@ test('--fallback-status and --fallback-file set the fallback, over the config fi
   assert.equal(args.proxy.queueTimeout, 250);
   const merged = mergeOptions({ fallback: { status: 503, headers: { 'X-Degraded': '1' }, body: 'x' } }, { fallback: { status: 200 } });
   assert.deepEqual(merged.fallback, { status: 200, headers: { 'X-Degraded': '1' }, body: 'x' });
+});
+
+test('a fallback file that is a directory is refused', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'proxy-breaker-fallback-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  assertConfigError(resolve({ target: A, fallback: { file: dir } }), 'fallback.file', /is not a regular file/);
+});
+
+test('a fallback file over 1 MiB is refused', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'proxy-breaker-fallback-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'big.html');
+  writeFileSync(file, Buffer.alloc(1024 * 1024 + 1, 0x61));
+  assertConfigError(resolve({ target: A, fallback: { file } }), 'fallback.file', /is 1048577 bytes; at most 1048576 \(1 MiB\)/);
+});
+
+test('a fallback origin shared with another route must have the same breaker options', () => {
+  assertConfigError(
+    resolve({ routes: [{ match: '/a', targets: A }, { match: '/b', targets: 'http://127.0.0.1:3003', breaker: { failureThreshold: 2 }, fallback: { targets: [A] } }] }),
+    'routes[1].fallback.targets[0]',
+    /also a target of routes\[0\] with other breaker options/,
+  );
 });

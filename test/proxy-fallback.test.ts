@@ -4,11 +4,13 @@
  */
 import * as assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { metricsText } from '../lib/admin/metrics.js';
-import { request, startProxy, targetOf, upstreams } from './targets-helpers.js';
+import { listening } from './support/servers.js';
+import { request, startProxy, targetOf, until, upstreams } from './targets-helpers.js';
 
 const FALLBACK_PROXY_STATUS = 'proxy-breaker; error=destination_unavailable; details="fallback"';
 
@@ -170,4 +172,52 @@ test('a reload reads the fallback file again', async (t) => {
   writeFileSync(file, 'second');
   proxy.reload(options);
   assert.equal((await request(url)).body, 'second');
+});
+
+test("a static fallback keeps the Content-Type and Cache-Control it was given, and may have no body", async (t) => {
+  const [a, b] = await upstreams(t, ['ok', 'ok']);
+  const { proxy, url } = await startProxy(t, {
+    routes: [
+      { match: '/typed', targets: a!.url, fallback: { status: 200, headers: { 'Content-Type': 'application/json', 'Cache-Control': 'max-age=5' }, body: '{"degraded":true}' } },
+      { match: '/empty', targets: b!.url, fallback: { status: 204 } },
+    ],
+  });
+  proxy.breakers.open(a!.url);
+  proxy.breakers.open(b!.url);
+  const typed = await request(url, { path: '/typed' });
+  assert.equal(typed.headers['content-type'], 'application/json');
+  assert.equal(typed.headers['cache-control'], 'max-age=5');
+  assert.deepEqual(JSON.parse(typed.body), { degraded: true });
+  const empty = await request(url, { path: '/empty' });
+  assert.equal(empty.status, 204);
+  assert.equal(empty.body, '');
+  assert.equal(empty.headers['content-type'], undefined);
+  assert.equal(empty.headers['proxy-status'], FALLBACK_PROXY_STATUS);
+});
+
+test("a fallback target's own Retry-After is kept, not doubled", async (t) => {
+  const replica = http.createServer((_req, res) => res.writeHead(503, { 'Retry-After': '120' }).end('replica busy'));
+  const replicaUrl = await listening(t, replica);
+  const [a] = await upstreams(t, ['ok']);
+  const { proxy, url } = await startProxy(t, { target: a!.url, fallback: { targets: replicaUrl }, failureStatus: '599' });
+  proxy.breakers.open(a!.url);
+  const reply = await request(url);
+  assert.equal(reply.status, 503);
+  assert.equal(reply.headers['retry-after'], '120');
+  assert.equal(reply.headers['proxy-status'], FALLBACK_PROXY_STATUS);
+});
+
+test('a fallback target answering while the route\'s target is at its limit says connection_limit_reached', async (t) => {
+  const [a, replica] = await upstreams(t, ['hang', 'ok']);
+  const { url } = await startProxy(t, { target: a!.url, maxConcurrent: 1, fallback: { targets: replica!.url } });
+  const abort = new AbortController();
+  t.after(() => abort.abort());
+  const holding = request(url, { signal: abort.signal }).catch(() => undefined);
+  await until(() => a!.stats().inFlight === 1, 'the hanging request to hold the slot');
+  const reply = await request(url);
+  assert.equal(reply.status, 200);
+  assert.equal(reply.headers['proxy-status'], 'proxy-breaker; error=connection_limit_reached; details="fallback"');
+  assert.equal(reply.headers['retry-after'], undefined);
+  abort.abort();
+  await holding;
 });

@@ -470,12 +470,14 @@ function checkSharedTargets(routes: readonly ResolvedRoute[], where: string): vo
   routes.forEach((route, i) => {
     const options = JSON.stringify(route.breaker);
     // A fallback origin has a breaker too, with its route's options.
+    const own = route.targets.length;
     [...route.targets, ...(route.fallbackTargets ?? [])].forEach((url, j) => {
       const earlier = byOrigin.get(url.origin);
       if (earlier === undefined) byOrigin.set(url.origin, { options, route: i });
       else if (earlier.options !== options) {
+        const fallbackPath = route.fallback?.kind === 'targets' ? route.fallback.path : '';
         throw new ConfigError(
-          `${join(join(where, i), 'targets')}[${j}]`,
+          j < own ? `${join(join(where, i), 'targets')}[${j}]` : `${fallbackPath}[${j - own}]`,
           `${url.origin} is also a target of routes[${earlier.route}] with other breaker options; one origin has one breaker`,
         );
       }
