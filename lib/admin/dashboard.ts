@@ -115,7 +115,8 @@ function apply(c, t) {
   else c.nextAttemptAt = t.nextAttemptAt;
   failures(c, t.failures, t.failureThreshold);
   c.threshold = t.failureThreshold;
-  c.els.routes.textContent = t.routes.length ? 'routes: ' + t.routes.join(', ') : '';
+  var extra = (t.queued ? ' \\u00b7 queued ' + t.queued : '') + (t.requests.fallback ? ' \\u00b7 fallbacks ' + t.requests.fallback : '');
+  c.els.routes.textContent = (t.routes.length ? 'routes: ' + t.routes.join(', ') : '') + extra;
   c.els.health.textContent = health(t.health);
   c.els.rps.textContent = rate(t.rates.requestRate);
   c.els.errors.textContent = rate(t.rates.errorRate) + ' \\u00b7 ' + ratio(t.rates.errorRatio);

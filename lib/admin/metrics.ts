@@ -99,8 +99,26 @@ export function metricsText(snapshot: ProxySnapshot): string {
     duration.sample('_sum', { target: origin }, histogram.sum);
     duration.sample('_count', { target: origin }, histogram.count);
   }
-  const families = [requests, state, transitions, rejections, inFlight, connections, opened, duration, slowCalls, health, inRotation, checks];
+  const families = [requests, state, transitions, rejections, inFlight, connections, opened, duration, slowCalls, health, inRotation, checks, ...routeFamilies(snapshot)];
   return `${families.map((family) => family.lines.join('\n')).join('\n')}\n`;
+}
+
+/** Per route: the fallback's answers and the queue at the concurrency limit (routes that have one). */
+function routeFamilies(snapshot: ProxySnapshot): Family[] {
+  const fallbacks = new Family('proxy_breaker_route_fallbacks_total', 'counter', "Requests no target admitted that the route's fallback answered.");
+  const queueLength = new Family('proxy_breaker_route_queue_length', 'gauge', 'Requests waiting now for a slot at the concurrency limit.');
+  const queued = new Family('proxy_breaker_route_queued_total', 'counter', 'Requests that waited for a slot at the concurrency limit.');
+  const timedOut = new Family('proxy_breaker_route_queue_timeouts_total', 'counter', 'Queued requests that waited the whole queue timeout.');
+  for (const route of snapshot.routes) {
+    const labels = { route: route.match };
+    if (route.fallback !== null) fallbacks.sample('', labels, route.fallbacks);
+    if (route.queue === null) continue;
+    queueLength.sample('', labels, route.queue.length);
+    queued.sample('', labels, route.queue.queued);
+    timedOut.sample('', labels, route.queue.timedOut);
+  }
+  // A family with no sample is left out rather than shown as HELP and TYPE alone.
+  return [fallbacks, queueLength, queued, timedOut].filter((family) => family.lines.length > 2);
 }
 
 /** Every transition the state machine can make (0 until seen), then any other the snapshot has. */

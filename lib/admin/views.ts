@@ -34,6 +34,8 @@ export interface TargetView {
   routes: string[];
   /** Active health checks, beside the breaker; null while off. */
   health: HealthSnapshot | null;
+  /** Requests waiting now in the queues of those routes (for a slot on any of their targets). */
+  queued: number;
 }
 
 export interface BreakersView {
@@ -62,9 +64,19 @@ function routesByTarget(snapshot: ProxySnapshot): Map<string, string[]> {
   return map;
 }
 
+/** Requests waiting now in the queues of the routes of each target origin. */
+function queuedByTarget(snapshot: ProxySnapshot): Map<string, number> {
+  const map = new Map<string, number>();
+  for (const route of snapshot.routes) {
+    if (route.queue === null) continue;
+    for (const origin of route.targets) map.set(origin, (map.get(origin) ?? 0) + route.queue.length);
+  }
+  return map;
+}
+
 const ms = (seconds: number | null): number | null => (seconds === null ? null : Math.round(seconds * 1e6) / 1e3);
 
-export function targetView(target: TargetSnapshot, sampler: RateSampler, routes: string[]): TargetView {
+export function targetView(target: TargetSnapshot, sampler: RateSampler, routes: string[], queued = 0): TargetView {
   return {
     target: target.target,
     state: target.state,
@@ -84,15 +96,17 @@ export function targetView(target: TargetSnapshot, sampler: RateSampler, routes:
     latency: { p50Ms: ms(latencyQuantile(target.latency, 0.5)), p99Ms: ms(latencyQuantile(target.latency, 0.99)), count: target.latency.count },
     routes,
     health: target.health,
+    queued,
   };
 }
 
 export function breakersView(snapshot: ProxySnapshot, sampler: RateSampler, hub: EventHub): BreakersView {
   const routes = routesByTarget(snapshot);
+  const queued = queuedByTarget(snapshot);
   return {
     time: snapshot.time,
     targets: snapshot.targets.map((target) => ({
-      ...targetView(target, sampler, routes.get(target.target) ?? []),
+      ...targetView(target, sampler, routes.get(target.target) ?? [], queued.get(target.target)),
       history: sampler.history(target.target),
       transitions: hub.recent(target.target),
     })),
@@ -102,10 +116,11 @@ export function breakersView(snapshot: ProxySnapshot, sampler: RateSampler, hub:
 
 export function statsView(snapshot: ProxySnapshot, sampler: RateSampler): StatsView {
   const routes = routesByTarget(snapshot);
+  const queued = queuedByTarget(snapshot);
   return {
     time: snapshot.time,
     targets: snapshot.targets.map((target) => ({
-      ...targetView(target, sampler, routes.get(target.target) ?? []),
+      ...targetView(target, sampler, routes.get(target.target) ?? [], queued.get(target.target)),
       point: sampler.latest(target.target) ?? null,
     })),
   };

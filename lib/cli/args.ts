@@ -220,6 +220,8 @@ function parseErrorLine(error: unknown): string {
 export function flagForPath(args: CliArgs, path: string): string | undefined {
   const breaker = /(?:^|\.)breaker\.(\w+)$/.exec(path);
   if (breaker !== null) return args.flagOf.get(`breaker.${breaker[1]}`);
+  const fallback = /^fallback\.(\w+)/.exec(path);
+  if (fallback !== null) return args.flagOf.get(`fallback.${fallback[1]}`);
   const top = /^\w+/.exec(path)?.[0];
   return top === undefined ? undefined : args.flagOf.get(top);
 }

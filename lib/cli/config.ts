@@ -87,6 +87,11 @@ export function mergeOptions(lower: ProxyOptions, upper: ProxyOptions): ProxyOpt
     const object = typeof lower.breaker === 'object' && lower.breaker !== null && !Array.isArray(lower.breaker);
     merged.breaker = object ? { ...lower.breaker, ...upper.breaker } : lower.breaker;
   }
+  if (lower.fallback !== undefined && upper.fallback !== undefined) {
+    // Fallback flags replace single keys of the file's `fallback`, as breaker flags do.
+    const object = typeof lower.fallback === 'object' && lower.fallback !== null && !Array.isArray(lower.fallback);
+    merged.fallback = object ? { ...lower.fallback, ...upper.fallback } : lower.fallback;
+  }
   return merged;
 }
 

@@ -5,6 +5,7 @@
  */
 import { ADMIN_OPTIONS, checkListenHost, PORT_RULE } from '../admin/options.js';
 import { booleanOption, choiceOption, customOption, defaultText, numberOption, type FlagSpec, type Option, type OptionTable } from '../options.js';
+import { FALLBACK_OPTIONS } from '../proxy/fallback.js';
 import { PROXY_BREAKER_OPTIONS, PROXY_OPTIONS } from '../proxy/options.js';
 
 export type LogFormat = 'text' | 'json';
@@ -71,6 +72,7 @@ export const FLAG_ENTRIES: readonly FlagEntry[] = [
   ...flagsOf(LISTEN_OPTIONS, 'listen'),
   ...flagsOf(PROXY_BREAKER_OPTIONS, 'breaker'),
   ...flagsOf(PROXY_OPTIONS, ''),
+  ...flagsOf(FALLBACK_OPTIONS, 'fallback'),
   ...flagsOf(CLI_ADMIN_OPTIONS, 'admin'),
   ...flagsOf(LOG_OPTIONS, 'log'),
   switchFlag('config', 'read options from a JSON file (see below); SIGHUP reloads it', { value: 'FILE' }),

@@ -268,6 +268,7 @@ export abstract class ClientAttempt extends Attempt {
     const next = this.route.pick(tried);
     if (next === undefined) return undefined;
     failed.inFlight--;
+    if (failed.queues !== undefined) failed.slotFreed();
     failed.record('error');
     if (!this.#retrying) {
       this.#retrying = true;
@@ -285,6 +286,7 @@ export abstract class ClientAttempt extends Attempt {
     this.route.idle.remove(this);
     const target = this.target;
     target.inFlight--;
+    if (target.queues !== undefined) target.slotFreed();
     target.record(outcome);
     const durationMs = performance.now() - this.startedAt;
     if (outcome !== 'aborted') target.latency.observe(durationMs / 1000);
@@ -328,4 +330,26 @@ export function reportRefusal(context: AttemptContext, route: Route, req: Incomi
     });
   }
   for (const target of route.targets) target.record(target.lastRefusal === 'limited' ? 'limited' : 'rejected');
+}
+
+/**
+ * A client request no target of `route` admitted, answered by the route's fallback: counted per
+ * target as `fallback` (apart from `rejected`/`limited`) and on the route. A static answer is
+ * reported by a `response` event here; a fallback target's exchange reports its own.
+ */
+export function reportFallback(context: AttemptContext, route: Route, req: IncomingMessage, status: number | undefined): void {
+  route.fallbacks++;
+  for (const target of route.targets) target.record('fallback');
+  const events = context.events;
+  if (status === undefined || events.listenerCount('response') === 0) return;
+  events.emit('response', {
+    req,
+    route: route.name,
+    target: route.answerTarget,
+    status,
+    outcome: 'fallback',
+    durationMs: 0,
+    retries: 0,
+    state: route.targets[0]!.breaker.state,
+  });
 }

@@ -16,10 +16,12 @@ import { requestHead } from '../http1/request-head.js';
 import type { ResponseHead } from '../http1/response-parser.js';
 import { sendAnswer, type ProxyErrorType } from './answers.js';
 import { ClientAttempt, type AttemptContext } from './attempt.js';
+import { markFallback } from './fallback.js';
 import { NOT_SENT } from './classify.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
 import { closeAfterResponse } from './linger.js';
 import { normalizeRequestTarget } from './path.js';
+import { someLimited } from './queue.js';
 import type { Admission, Route } from './routes.js';
 import type { Outcome, Target } from './target.js';
 
@@ -97,7 +99,11 @@ export class Exchange extends ClientAttempt implements ResponseSink {
     this.route.idle.add(this);
     if (this.hasBody && !this.req.complete) closeAfterResponse(this.req, res);
     try {
-      res.writeHead(status, head.statusMessage, forwardResponseHeaders(head.rawHeaders, false, chunksResponse(res, status), this));
+      const fields = forwardResponseHeaders(head.rawHeaders, false, chunksResponse(res, status), this);
+      // A fallback target's answer says it is one, as the static fallback's does.
+      const standsFor = this.route.fallbackFor;
+      if (standsFor !== undefined) markFallback(fields, someLimited(standsFor), standsFor.retryAfter());
+      res.writeHead(status, head.statusMessage, fields);
     } catch (error) {
       // A head Node will not send on (a status below 100). The target broke the protocol.
       return this.protocolError(error);

@@ -9,6 +9,7 @@ import { BREAKER_OPTIONS } from '../breaker/options.js';
 import { ConfigError } from '../errors.js';
 import { booleanOption, checkLayer, customOption, numberOption, resolveOptions, type Resolved, type Siblings } from '../options.js';
 import { joinPath as join, rejectUnknownKeys, show, validateObject } from '../validate.js';
+import { resolveFallback, staticAnswer, type FallbackOptions, type StaticAnswer } from './fallback.js';
 import { decodeUnreserved, normalizeHost } from './path.js';
 import { normalizeCookieDomain, responseRules, type CookieRewrite, type ResponseRules } from './rewrite.js';
 import { DEFAULT_FAILURE_STATUS, StatusSet } from './status-set.js';
@@ -80,7 +81,22 @@ export interface HealthCheckOptions {
   unhealthyAfter?: number;
 }
 
-export interface RouteOptions extends RewriteOptions, HealthCheckOptions {
+/** What a route does when its targets refuse (issue 17): a route may set each over the proxy's value. */
+export interface OutageOptions {
+  /**
+   * What a request gets when no target of its route admits it (every circuit open, or every
+   * target at `maxConcurrent` and the queue full or timed out), in place of the 503: a static
+   * answer (`{ status, headers, body }` or `{ status, headers, file }`) or other origins
+   * (`{ targets }`), each with a breaker of its own.
+   */
+  fallback?: FallbackOptions;
+  /** Requests that may wait for a slot when the route's targets are at `maxConcurrent`; 0 = none wait. */
+  queue?: number;
+  /** Ms a queued request waits for a slot before it gets the 503 (or the fallback). */
+  queueTimeout?: number;
+}
+
+export interface RouteOptions extends RewriteOptions, HealthCheckOptions, OutageOptions {
   /**
    * What the route serves: a path prefix (`/api/users`), a host (`users.example.com`), or a host
    * with a path prefix (`users.example.com/v2`). Prefixes match whole segments.
@@ -107,7 +123,7 @@ export interface RouteOptions extends RewriteOptions, HealthCheckOptions {
 }
 
 /** Ranges and defaults: `PROXY_OPTIONS` below, listed by `--help` and the README. */
-export interface ProxyOptions extends RewriteOptions, HealthCheckOptions {
+export interface ProxyOptions extends RewriteOptions, HealthCheckOptions, OutageOptions {
   /** One upstream origin: shorthand for a catch-all route `/`. */
   target?: TargetInput;
   /** Several replicas of one upstream: shorthand for a catch-all route `/` balanced over them. */
@@ -295,6 +311,21 @@ export const PROXY_OPTIONS = {
     { min: 1, integer: true },
     { default: 3, doc: 'failing checks in a row that take a target out of rotation', flag: { name: 'unhealthy-after', value: 'N' }, perRoute: true },
   ),
+  fallback: customOption(resolveFallback, {
+    type: 'object',
+    default: undefined,
+    defaultText: 'none',
+    doc: 'what a request gets when no target admits it: a static answer {status, headers, body | file} or {targets}',
+    perRoute: true,
+  }),
+  queue: numberOption(
+    { min: 0, integer: true },
+    { default: 0, defaultText: '0 = off', doc: 'requests that may wait for a slot when every target is at --max-concurrent', flag: { name: 'queue', value: 'N' }, perRoute: true },
+  ),
+  queueTimeout: numberOption(
+    { min: 0, exclusive: true },
+    { default: 1000, doc: 'ms a queued request waits for a slot before its 503', flag: { name: 'queue-timeout', value: 'MS' }, perRoute: true },
+  ),
 } as const;
 
 /** Options only a route has (besides `match`, `targets` and `breaker`). */
@@ -329,6 +360,10 @@ export type ResolvedRoute = {
   retries: number;
   /** Response rewrites (redirects, cookies) made from the options above; `undefined` when none applies. */
   rewrite: ResponseRules | undefined;
+  /** The origins of a `fallback: { targets }`, parsed; `undefined` for a static fallback or none. */
+  fallbackTargets: URL[] | undefined;
+  /** The answer of a static `fallback`, built once; `undefined` for fallback targets or none. */
+  fallbackAnswer: StaticAnswer | undefined;
 } & Resolved<typeof ROUTE_TABLE>;
 
 /** The proxy's resolved options: its routes, and the options that are not per route. */
@@ -482,6 +517,8 @@ export function resolveProxyOptions(input: ProxyOptions, where = ''): ProxyConfi
   }
   // Checked once on its own, so that a bad value is reported at `breaker` even when every route overrides it.
   checkLayer(PROXY_BREAKER_OPTIONS, { value: options.breaker, path: at('breaker') });
+  /** Fallback files read by this resolution, so that routes sharing one read it once. */
+  const files = new Map<string, Buffer>();
 
   const routes = routeInputs.map(({ value, own, where: routeWhere, targetsWhere }): ResolvedRoute => {
     const rat = (key: string) => join(routeWhere, key);
@@ -498,6 +535,14 @@ export function resolveProxyOptions(input: ProxyOptions, where = ''): ProxyConfi
       { value: options.breaker, path: at('breaker') },
       { value: own?.breaker, path: rat('breaker') },
     ]);
+    const fallback = routeLevel.fallback;
+    const fallbackTargets = fallback?.kind === 'targets' ? resolveTargets(fallback.targets, fallback.path) : undefined;
+    const fallbackAnswer = fallback?.kind === 'static' ? staticAnswer(fallback, files) : undefined;
+    const ownTarget = fallbackTargets?.findIndex((url) => targets.some((target) => target.origin === url.origin)) ?? -1;
+    if (ownTarget !== -1) throw new ConfigError(fallback!.kind === 'targets' ? fallback!.path : '', `${fallbackTargets![ownTarget]!.origin} is a target of the route itself`);
+    if (routeLevel.queue > 0 && top.maxConcurrent === Infinity) {
+      throw new ConfigError(own?.queue !== undefined ? rat('queue') : at('queue'), 'a queue needs maxConcurrent: without a limit no request ever waits');
+    }
     return {
       match: value.match as string,
       host,
@@ -507,6 +552,8 @@ export function resolveProxyOptions(input: ProxyOptions, where = ''): ProxyConfi
       targets,
       retries: top.retries ?? (targets.length > 1 ? 1 : 0),
       rewrite: responseRules({ ...routeLevel, prefix, preserveHost: top.preserveHost }),
+      fallbackTargets,
+      fallbackAnswer,
     };
   });
 
@@ -540,9 +587,12 @@ function checkSharedTargets(routes: readonly ResolvedRoute[], where: string, ins
   routes.forEach((route, i) => {
     const options = JSON.stringify(route.breaker);
     const tls = upstreamTls(route, insecure);
-    route.targets.forEach((url, j) => {
+    // A fallback origin has a breaker and a pool too, with its route's options.
+    const own = route.targets.length;
+    const fallbackPath = route.fallback?.kind === 'targets' ? route.fallback.path : '';
+    [...route.targets, ...(route.fallbackTargets ?? [])].forEach((url, j) => {
       const earlier = byOrigin.get(url.origin);
-      const at = `${join(join(where, i), 'targets')}[${j}]`;
+      const at = j < own ? `${join(join(where, i), 'targets')}[${j}]` : `${fallbackPath}[${j - own}]`;
       if (earlier === undefined) byOrigin.set(url.origin, { options, tls, route: i });
       else if (earlier.options !== options) {
         throw new ConfigError(at, `${url.origin} is also a target of routes[${earlier.route}] with other breaker options; one origin has one breaker`);

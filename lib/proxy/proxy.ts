@@ -9,14 +9,15 @@ import type { Duplex } from 'node:stream';
 import type { CircuitState } from '../breaker/breaker.js';
 import type { UpstreamError } from '../errors.js';
 import { sendAnswer, type ProxyErrorType } from './answers.js';
-import { AttemptContext, reportRefusal } from './attempt.js';
+import { AttemptContext, reportFallback, reportRefusal } from './attempt.js';
 import { Exchange } from './forward.js';
 import { hasBody, headProblem, MAX_REQUEST_FIELDS, type HeadProblem } from './headers.js';
 import { HealthChecker, type HealthListener, type HealthStatus } from './health.js';
 import { healthSettings, resolveProxyOptions, type ProxyConfig, type ProxyOptions } from './options.js';
 import { normalizeRequestTarget } from './path.js';
 import { SyntheticProber } from './probe.js';
-import { RouteTable, type Route } from './routes.js';
+import { someLimited, type QueueDispatcher } from './queue.js';
+import { RouteTable, type Admission, type Route } from './routes.js';
 import { TargetRegistry, type Outcome, type Target } from './target.js';
 import { Breakers, type BreakerControl } from './control.js';
 import type { ProxySnapshot, RouteSnapshot } from './snapshot.js';
@@ -167,6 +168,11 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * target. A command travels as data: `proxy.breakers[action](origin)`.
    */
   readonly breakers: BreakerControl;
+  /** Where a route's queue sends the requests it let wait: forwarded when admitted, else answered. */
+  readonly #dispatcher: QueueDispatcher = {
+    forward: (route, req, res, path, admission) => this.#forward(route, req, res, path, admission),
+    refuse: (route, req, res, path, reason) => this.#answerRefused(route, req, res, path, reason),
+  };
 
   constructor(options: ProxyOptions) {
     super();
@@ -186,7 +192,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   reload(options: ProxyOptions): void {
     const config = resolveProxyOptions(options);
     const routes = RouteTable.build(config, this.#registry);
-    const used = new Set(routes.routes.flatMap((route) => route.targets));
+    routes.adopt(this.#routes);
+    const used = new Set(routes.allRoutes.flatMap((route) => route.targets));
     for (const target of this.#registry.retain(used)) {
       this.#probers.get(target)?.stop();
       this.#probers.delete(target);
@@ -198,10 +205,13 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       for (const prober of this.#probers.values()) prober.stop();
       this.#probers.clear();
     }
+    const previous = this.#routes;
     this.#config = config;
     this.#routes = routes;
     this.#attempts.configure(config);
     this.#observeTargets();
+    // The old routes' queues are no longer told of freed slots: their requests stop waiting now.
+    for (const route of previous.routes) route.queue?.flush();
   }
 
   /** Client requests (proxied and upgrade handshakes) in flight now. */
@@ -239,8 +249,16 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     const found = this.#resolve(req);
     if (found instanceof RequestRefusal) return refuseRequest(req, res, found);
     const { route, path } = found;
-    const admission = route.pick();
-    if (admission === undefined) return this.#refuse(route, req, res);
+    // A route whose queue holds requests sends new ones behind them (FIFO), not past them.
+    const queue = route.queue;
+    if (queue === undefined || queue.length === 0) {
+      const admission = route.pick();
+      if (admission !== undefined) return new Exchange(this.#attempts, req, res, route, path, hasBody(req)).send(admission);
+    }
+    this.#noAdmission(route, req, res, path);
+  }
+
+  #forward(route: Route, req: IncomingMessage, res: ServerResponse, path: string, admission: Admission): void {
     new Exchange(this.#attempts, req, res, route, path, hasBody(req)).send(admission);
   }
 
@@ -259,9 +277,30 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     return { route, path: route.forwardPath(target.path) + target.query };
   }
 
-  #refuse(route: Route, req: IncomingMessage, res: ServerResponse): void {
-    const reason = route.refusal();
+  /** No target admitted the request: it waits in the route's queue if a slot will free and there is room, else it is answered. */
+  #noAdmission(route: Route, req: IncomingMessage, res: ServerResponse, path: string): void {
+    const queue = route.queue;
+    if (queue !== undefined && (queue.length > 0 || someLimited(route)) && queue.offer(req, res, path, this.#dispatcher)) return;
+    this.#answerRefused(route, req, res, path, route.refusal());
+  }
+
+  /** Answers a request no target admits: the route's fallback, else the 503 for `reason`. */
+  #answerRefused(route: Route, req: IncomingMessage, res: ServerResponse, path: string, reason: 'open' | 'limited'): void {
     const retryAfterMs = reason === 'limited' ? undefined : route.retryAfter();
+    const answer = route.config.fallbackAnswer;
+    if (answer !== undefined) {
+      reportFallback(this.#attempts, route, req, answer.status);
+      return answer.send(res, reason, retryAfterMs);
+    }
+    const fallback = route.fallback;
+    if (fallback !== undefined) {
+      // The fallback origins have breakers and limits of their own; if they refuse too, the 503.
+      const admission = fallback.pick();
+      if (admission !== undefined) {
+        reportFallback(this.#attempts, route, req, undefined);
+        return this.#forward(fallback, req, res, path, admission);
+      }
+    }
     reportRefusal(this.#attempts, route, req, reason, retryAfterMs);
     if (reason === 'limited') route.limited.send(res);
     else route.unavailable.send(res, retryAfterMs);
@@ -300,7 +339,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     this.#checkTargets();
     const probePath = this.#config.probePath;
     if (probePath !== undefined) {
-      for (const route of this.#routes.routes) {
+      for (const route of this.#routes.allRoutes) {
         for (const target of route.targets) {
           if (!this.#probers.has(target)) this.#probers.set(target, new SyntheticProber(target, probePath, route.config.timeout));
         }
@@ -427,7 +466,20 @@ function routeSnapshot(route: Route): RouteSnapshot {
     timeout: route.config.timeout,
     failureStatus: route.config.failureStatus.text,
     targets: route.targets.map((target) => target.origin),
+    fallback: fallbackSnapshot(route),
+    fallbacks: route.fallbacks,
+    queue:
+      route.queue === undefined
+        ? null
+        : { limit: route.queue.limit, timeout: route.queue.timeout, length: route.queue.length, queued: route.queue.queued, timedOut: route.queue.timedOut },
   };
+}
+
+function fallbackSnapshot(route: Route): RouteSnapshot['fallback'] {
+  const answer = route.config.fallbackAnswer;
+  if (answer !== undefined) return { kind: 'static', status: answer.status };
+  if (route.fallback === undefined) return null;
+  return { kind: 'targets', targets: route.fallback.targets.map((target) => target.origin) };
 }
 
 /**

@@ -7,6 +7,7 @@ import { IdleSweeper } from '../idle.js';
 import { preparedAnswer, type PreparedAnswer } from './answers.js';
 import { upstreamTls, type ProxyConfig, type ResolvedRoute } from './options.js';
 import { normalizeHost } from './path.js';
+import { AdmissionQueue } from './queue.js';
 import { PrefixIndex } from './route-index.js';
 import type { Target, TargetOptions, TargetRegistry } from './target.js';
 
@@ -20,12 +21,26 @@ export class Route {
   #unavailable: PreparedAnswer | undefined;
   #limited: PreparedAnswer | undefined;
   #next = 0;
+  /** Requests waiting for a slot at the concurrency limit (queue.ts); none unless `queue` is set. */
+  readonly queue: AdmissionQueue | undefined;
+  /** The route of a `fallback: { targets }`: same options, the fallback origins as its targets. */
+  readonly fallback: Route | undefined;
+  /** On a fallback route, the route it stands in for. */
+  readonly fallbackFor: Route | undefined;
+  /** Requests answered by the fallback (static or targets) since the route's `match` was first configured. */
+  fallbacks = 0;
 
-  constructor(config: ResolvedRoute, targets: readonly Target[]) {
+  constructor(config: ResolvedRoute, targets: readonly Target[], fallbackTargets?: readonly Target[], fallbackFor?: Route) {
     this.config = config;
     this.targets = targets;
     this.deadlines = new DeadlineQueue(config.timeout);
     this.idle = new IdleSweeper(config.idleTimeout);
+    this.queue = config.queue > 0 ? new AdmissionQueue(this, config.queue, config.queueTimeout) : undefined;
+    this.fallbackFor = fallbackFor;
+    this.fallback =
+      fallbackTargets === undefined
+        ? undefined
+        : new Route({ ...config, targets: config.fallbackTargets!, fallback: undefined, fallbackTargets: undefined, fallbackAnswer: undefined, queue: 0 }, fallbackTargets, undefined, this);
   }
 
   get name(): string {
@@ -174,8 +189,44 @@ export class RouteTable {
         slowStart: config.slowStart,
         syntheticProbes: config.probePath !== undefined,
       };
-      return new Route(route, route.targets.map((url) => registry.getOrCreate(url, options)));
+      const target = (url: URL): Target => registry.getOrCreate(url, options);
+      return new Route(route, route.targets.map(target), route.fallbackTargets?.map(target));
     });
-    return new RouteTable(routes);
+    const table = new RouteTable(routes);
+    table.#listenForSlots(registry);
+    return table;
+  }
+
+  /** Every route with its fallback route, for whoever needs all the targets in use. */
+  get allRoutes(): Route[] {
+    return this.routes.flatMap((route) => (route.fallback === undefined ? [route] : [route, route.fallback]));
+  }
+
+  /**
+   * Tells each target which queues wait for its slots: the queues of every route it serves
+   * (a target shared by two routes frees slots for both). Targets of no queue keep `undefined`,
+   * so a request finishing there checks one field and nothing more.
+   */
+  #listenForSlots(registry: TargetRegistry): void {
+    for (const target of registry.values()) target.queues = undefined;
+    for (const route of this.routes) {
+      const queue = route.queue;
+      if (queue === undefined) continue;
+      for (const target of route.targets) (target.queues ??= []).push(queue);
+    }
+  }
+
+  /** Carries each route's counters over from the table this one replaces (same `match`). */
+  adopt(previous: RouteTable): void {
+    const old = new Map(previous.routes.map((route) => [route.config.match, route]));
+    for (const route of this.routes) {
+      const before = old.get(route.config.match);
+      if (before === undefined) continue;
+      route.fallbacks = before.fallbacks;
+      if (route.queue !== undefined && before.queue !== undefined) {
+        route.queue.queued = before.queue.queued;
+        route.queue.timedOut = before.queue.timedOut;
+      }
+    }
   }
 }

@@ -21,9 +21,11 @@ import type { BreakerCounts, CircuitState } from '../breaker/breaker.js';
 /**
  * How one proxied request ended, as counted per target. `timeout`: no response head within the
  * call timeout (or the target stopped reading the request body); `body_timeout`: the response
- * body stalled past the idle timeout; `aborted`: the client left, or stalled its own side.
+ * body stalled past the idle timeout; `aborted`: the client left, or stalled its own side;
+ * `fallback`: the target refused it (open or at its limit) like `rejected`/`limited`, and the
+ * route's fallback answered it.
  */
-export const OUTCOMES = ['success', 'failure_status', 'error', 'timeout', 'body_timeout', 'rejected', 'limited', 'aborted'] as const;
+export const OUTCOMES = ['success', 'failure_status', 'error', 'timeout', 'body_timeout', 'rejected', 'limited', 'aborted', 'fallback'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /**
@@ -120,6 +122,26 @@ export interface RouteSnapshot {
   failureStatus: string;
   /** Origins of the route's targets, in order. */
   targets: string[];
+  /** The route's fallback: `static` (with its status), the fallback origins, or null. Configuration. */
+  fallback: { kind: 'static'; status: number } | { kind: 'targets'; targets: string[] } | null;
+  /** Requests the fallback answered (counter; adds across processes). */
+  fallbacks: number;
+  /** The queue at the concurrency limit, or null when the route has none. */
+  queue: QueueSnapshot | null;
+}
+
+/** A route's queue at the concurrency limit. */
+export interface QueueSnapshot {
+  /** Requests allowed to wait at once (configuration). */
+  limit: number;
+  /** Ms a request waits at most (configuration). */
+  timeout: number;
+  /** Requests waiting now (gauge; adds across processes). */
+  length: number;
+  /** Requests that entered the queue (counter). */
+  queued: number;
+  /** Requests that waited the whole timeout and got the 503 or the fallback (counter). */
+  timedOut: number;
 }
 
 export interface ProxySnapshot {

@@ -9,6 +9,7 @@ import { CircuitBreaker, CircuitState, type Ticket } from '../breaker/breaker.js
 import { UpstreamPool, type UpstreamTlsOptions } from '../http1/connection.js';
 import type { TargetHealth } from './health.js';
 import type { ProxyBreakerOptions } from './options.js';
+import type { AdmissionQueue } from './queue.js';
 import { latencyQuantile, OUTCOMES, TRANSITIONS, type LatencySnapshot, type Outcome, type TargetSnapshot } from './snapshot.js';
 import { sameTls, secureContextOf, type UpstreamTls } from './trust.js';
 
@@ -92,6 +93,8 @@ export class Target {
   lastRefusal: Refusal = 'open';
   /** The breaker's `slowCallDuration`, read by every attempt's head: undefined when the slow-call rule is off. */
   slowCallDuration: number | undefined;
+  /** Queues of the routes this target serves that wait for its slots; `undefined` when none does. */
+  queues: AdmissionQueue[] | undefined = undefined;
   #retired = false;
   /** Monotonic ms of the last HALF_OPEN -> CLOSED (or unhealthy -> healthy), for slow start. */
   recoveredAt = -Infinity;
@@ -181,6 +184,11 @@ export class Target {
 
   #poolTls(settings: UpstreamTls): UpstreamTlsOptions {
     return { servername: this.servername, rejectUnauthorized: settings.rejectUnauthorized, secureContext: secureContextOf(settings) };
+  }
+
+  /** A request let go of its slot: the queues waiting for one may admit their head. */
+  slotFreed(): void {
+    for (const queue of this.queues!) queue.wake();
   }
 
   record(outcome: Outcome): void {
