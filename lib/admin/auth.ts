@@ -1,7 +1,7 @@
 /**
- * Who may change a breaker through the admin server: a bearer token (RFC 6750) when one is
- * configured, and never a cross-site browser request. Also the rule that an admin server on a
- * non-loopback address must have a token.
+ * Who may use the admin server: with a token configured, the bearer of it (RFC 6750) or a browser
+ * signed in with it (lib/admin/session.ts); never a cross-site browser request for a change. Also
+ * the rule that an admin server on a non-loopback address must have a token.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -35,7 +35,7 @@ export function assertAdminBinding(host: string, token?: string): void {
 
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
-/** Checks `Authorization: Bearer <token>` against `expected` in constant time. */
+/** Checks `Authorization: Bearer <token>`, or a token typed into the login form, in constant time. */
 export class BearerAuth {
   readonly #expected: Buffer;
 
@@ -50,7 +50,12 @@ export class BearerAuth {
     // RFC 6750 §2.1: the scheme is case-insensitive; b64token is the credential syntax.
     const match = header === undefined ? null : /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
     if (match === null) return 'missing';
-    return timingSafeEqual(digest(match[1]!), this.#expected) ? 'ok' : 'invalid';
+    return this.matches(match[1]!) ? 'ok' : 'invalid';
+  }
+
+  /** True when `candidate` is the token. */
+  matches(candidate: string): boolean {
+    return timingSafeEqual(digest(candidate), this.#expected);
   }
 }
 
