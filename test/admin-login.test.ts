@@ -104,12 +104,18 @@ test('a wrong token gets 401 with the form again, a Bearer challenge, no cookie 
 
 test('a cross-site login post is refused with 403 and sets no cookie (login CSRF)', async (t) => {
   const s = await stack(t, { token: TOKEN });
-  for (const headers of [{ origin: 'https://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }]) {
+  for (const headers of [{ origin: 'https://evil.example' }, { origin: 'null' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: undefined, 'sec-fetch-site': 'same-site' }]) {
     const reply = await postLogin(s.admin.url, TOKEN, { origin: undefined, 'sec-fetch-site': undefined, ...headers });
     assert.equal(reply.status, 403, JSON.stringify(headers));
     assert.equal(reply.headers['set-cookie'], undefined);
     assert.equal((reply.json() as { error: string }).error, 'forbidden');
   }
+});
+
+test('a form posted from the admin server\'s own page signs in even with Origin: null (its pages send no referrer)', async (t) => {
+  const s = await stack(t, { token: TOKEN });
+  const reply = await postLogin(s.admin.url, TOKEN, { origin: 'null', 'sec-fetch-site': 'same-origin' });
+  assert.equal(reply.status, 303);
 });
 
 test('a login post from a client that sends no Origin (curl, a script) signs in', async (t) => {

@@ -61,12 +61,18 @@ export class BearerAuth {
 
 /**
  * A browser on any site can POST to 127.0.0.1 with a plain form or a no-cors fetch; such requests
- * carry an `Origin` (or `Sec-Fetch-Site: cross-site`) that is not the admin server's own.
- * Scripts, curl and the CLI send neither.
+ * carry `Sec-Fetch-Site: cross-site` (or `same-site`), or an `Origin` that is not the admin
+ * server's own. Scripts, curl and the CLI send neither.
+ *
+ * `Sec-Fetch-Site` decides when present: no page can set it, and it names the admin server's own
+ * pages `same-origin` even where `Origin` is `null` (a form posted from a page under
+ * `Referrer-Policy: no-referrer`, as every admin page is: Fetch, "serializing a request origin").
+ * `Origin` is the fallback for browsers that do not send it.
  */
 export function isCrossSite(req: IncomingMessage): boolean {
   const site = req.headers['sec-fetch-site'];
-  if (site === 'cross-site' || site === 'same-site') return true;
+  if (site === 'same-origin' || site === 'none') return false;
+  if (site !== undefined) return true;
   const origin = req.headers.origin;
   if (origin === undefined) return false;
   try {
