@@ -173,7 +173,8 @@ test('a session cookie stops working once expired: 401 for the API, the form for
   const s = await stack(t, { token: TOKEN });
   const cookie = await signIn(s.admin.url, TOKEN);
   assert.equal((await fetchText(`${s.admin.url}/breakers`, { headers: { cookie } })).status, 200);
-  t.mock.timers.enable({ apis: ['Date'], now: Date.now() + SESSION_TTL_SECONDS * 1000 + 1_000 });
+  const expires = Number(/=(\d+)\./.exec(cookie)![1]) * 1000;
+  t.mock.timers.enable({ apis: ['Date'], now: expires });
   const api = await fetchText(`${s.admin.url}/breakers`, { headers: { cookie } });
   assert.equal(api.status, 401);
   assert.equal(api.headers['www-authenticate'], 'Bearer realm="proxy-breaker"');
@@ -187,7 +188,8 @@ test('an event stream opened with a session cookie ends when the session does', 
   const s = await stack(t, { token: TOKEN });
   const cookie = await signIn(s.admin.url, TOKEN);
   // Half a second before the cookie expires: the stream opens, then must end on its own.
-  t.mock.timers.enable({ apis: ['Date'], now: Date.now() + SESSION_TTL_SECONDS * 1000 - 500 });
+  const expires = Number(/=(\d+)\./.exec(cookie)![1]) * 1000;
+  t.mock.timers.enable({ apis: ['Date'], now: expires - 500 });
   const reader = await SseReader.open(`${s.admin.url}/events`, { cookie });
   t.after(() => reader.close());
   assert.equal(reader.res!.statusCode, 200);
