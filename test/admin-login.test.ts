@@ -14,7 +14,7 @@ import { createAdminHandler } from '../lib/admin/index.js';
 import { FORM_LIMIT, FORM_TIMEOUT, readForm } from '../lib/admin/login.js';
 import { SESSION_TTL_SECONDS } from '../lib/admin/session.js';
 import { createProxy } from '../lib/index.js';
-import { fetchText, postLogin, signIn, SseReader, stack } from './admin-helpers.js';
+import { fetchText, postLogin, signIn, SseReader, stack, until } from './admin-helpers.js';
 import { raw } from './support/raw.js';
 import { listening } from './support/servers.js';
 
@@ -184,8 +184,10 @@ test('a session cookie stops working once expired: 401 for the API, the form for
   assert.equal(page.headers.location, 'login');
 });
 
-test('an event stream opened with a session cookie ends when the session does', async (t) => {
-  const s = await stack(t, { token: TOKEN });
+test('an event stream opened with a session cookie ends when the session does, and the others go on', async (t) => {
+  const s = await stack(t, { token: TOKEN, sampleInterval: 20 });
+  const other = await SseReader.open(`${s.admin.url}/events`, { authorization: `Bearer ${TOKEN}` });
+  t.after(() => other.close());
   const cookie = await signIn(s.admin.url, TOKEN);
   // Half a second before the cookie expires: the stream opens, then must end on its own.
   const expires = Number(/=(\d+)\./.exec(cookie)![1]) * 1000;
@@ -200,6 +202,9 @@ test('an event stream opened with a session cookie ends when the session does', 
       resolve();
     });
   });
+  // Stats go on being sent to the stream the bearer token opened, none to the ended one.
+  const seen = other.events.length;
+  await until(() => other.events.length >= seen + 3);
 });
 
 test('a forged or altered session cookie is refused', async (t) => {

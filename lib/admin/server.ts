@@ -107,25 +107,14 @@ function fail(res: http.ServerResponse): void {
 }
 
 /**
- * A stream a session cookie opened ends when the session does: the browser's reconnect then gets
- * 401 and the page goes to the form. (A copied cookie cannot keep a stream for longer.)
- */
-function endWithSession(res: http.ServerResponse, until: number): void {
-  if (res.writableEnded) return;
-  const timer = setTimeout(() => res.end(), Math.max(0, until - Date.now()));
-  timer.unref();
-  res.once('close', () => clearTimeout(timer));
-}
-
-/**
  * The admin routes as a request handler, for any `http.Server` (or a framework). Starts one
  * unref'd sampling timer; call `handler.close()` when done with it.
  */
 export function createAdminHandler(proxy: ObservedProxy, options: AdminHandlerOptions = {}): AdminHandler {
   const { token, sampleInterval } = resolveOptions(HANDLER_OPTIONS, [{ value: options, path: '', otherKeys: ['port', 'host'] }]);
   const auth = token === undefined ? undefined : new BearerAuth(token);
-  const sessions = auth === undefined ? undefined : new SessionCookies();
-  const login = auth === undefined || sessions === undefined ? undefined : new LoginRoutes(auth, sessions);
+  const sessions = new SessionCookies();
+  const login = auth === undefined ? undefined : new LoginRoutes(auth, sessions);
   const dashboard = auth === undefined ? DASHBOARD : SIGNED_IN_DASHBOARD;
   const sampler = new RateSampler(proxy, { interval: sampleInterval });
   const hub = new EventHub(proxy, sampler, { stats: () => statsView(proxy.snapshot(), sampler) });
@@ -146,12 +135,13 @@ export function createAdminHandler(proxy: ObservedProxy, options: AdminHandlerOp
   };
 
   /**
-   * With a token, a read needs the bearer token or a live session; true when `req` may go on.
-   * Otherwise a browser asking for the dashboard is sent to the form, anything else gets 401.
-   * Returns the end of the session when a cookie let `req` in, so a stream can end with it.
+   * With a token, a read needs the bearer token or a live session. Without either, a browser
+   * asking for the dashboard is sent to the form and anything else gets 401, and the result is
+   * undefined: the request has its answer. Otherwise `until` is when the session that let it in
+   * ends (undefined for the bearer token, or without a token).
    */
   const admitRead = (req: http.IncomingMessage, res: http.ServerResponse, path: string): { until: number | undefined } | undefined => {
-    if (auth === undefined || sessions === undefined) return { until: undefined };
+    if (auth === undefined) return { until: undefined };
     const verdict = auth.check(req);
     if (verdict === 'ok') return { until: undefined };
     if (verdict === 'missing') {
@@ -224,9 +214,9 @@ export function createAdminHandler(proxy: ObservedProxy, options: AdminHandlerOp
         return send(res, 200, METRICS_CONTENT_TYPE, metricsText(proxy.snapshot()));
       case '/events':
         if (!allow(req, res, GET)) return;
-        hub.connect(req, res);
-        if (admitted.until !== undefined) endWithSession(res, admitted.until);
-        return;
+        // A stream a session opened ends with it (a copied cookie cannot keep one open); the
+        // browser's reconnect then gets 401 and the page goes to the form.
+        return hub.connect(req, res, admitted.until);
     }
     if (path.startsWith('/breakers/')) {
       if (!allow(req, res, GET)) return;
