@@ -21,8 +21,9 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * Throws when the admin server would listen on a non-loopback `host` without a token: manual
- * control would then be open to the network. The CLI calls this before binding.
+ * Throws when the admin server would listen on a non-loopback `host` without a token: every
+ * target's URL and state, and manual control, would then be open to the network. The CLI calls
+ * this before binding.
  */
 export function assertAdminBinding(host: string, token?: string): void {
   if (isLoopbackHost(host) || (token !== undefined && token !== '')) return;
