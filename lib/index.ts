@@ -9,6 +9,7 @@ export {
   UpstreamError,
   UpstreamResponseError,
   UpstreamStatusError,
+  UpstreamIdleTimeoutError,
   UpstreamTimeoutError,
 } from './errors.js';
 export { createProxy, Proxy, SERVER_LIMITS } from './proxy/proxy.js';

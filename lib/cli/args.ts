@@ -60,6 +60,8 @@ function flagValue(entry: FlagEntry, value: string | boolean): unknown {
   if (typeof value === 'boolean') return flag.negate === true ? !value : value;
   if (option === undefined) return value;
   const at = `--${flag.name}`;
+  // A file name: read, and its contents checked, once the config is put together (trust-files.ts).
+  if (option.file === true) return value;
   if (option.parse !== undefined) return checked(() => option.parse!(value, at));
   checked(() => option.check(value, at));
   return value;

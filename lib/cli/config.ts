@@ -10,6 +10,7 @@ import { checked, flagForPath, type CliArgs } from './args.js';
 import { CliError } from './cli-error.js';
 import { readConfigFile, type AdminConfig, type LogConfig } from './config-file.js';
 import { ADMIN_TOKEN_ENV, CLI_ADMIN_OPTIONS, LISTEN_OPTIONS, LOG_OPTIONS } from './options.js';
+import { readTrustFiles } from './trust-files.js';
 
 export { ADMIN_TOKEN_ENV };
 
@@ -32,7 +33,8 @@ export interface CliConfig {
  */
 export function resolveCliConfig(args: CliArgs, base: ProxyOptions = {}): CliConfig {
   const file = args.config === undefined ? undefined : readConfigFile(args.config);
-  const proxy = mergeOptions(file?.proxy ?? base, args.proxy);
+  const fromFile = file === undefined ? base : readTrustFiles(file.proxy, { configFile: args.config! });
+  const proxy = mergeOptions(fromFile, readTrustFiles(args.proxy, { flags: args.flagOf }));
   let resolved: ProxyConfig;
   try {
     resolved = resolveProxyOptions(proxy);

@@ -13,7 +13,16 @@ import type { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Ticket } from '../breaker/breaker.js';
 import type { DeadlineEntry, DeadlineQueue } from '../deadlines.js';
-import { UpstreamConnectionError, UpstreamResponseError, UpstreamStatusError, UpstreamTimeoutError, withoutStack, type UpstreamError } from '../errors.js';
+import {
+  UpstreamConnectionError,
+  UpstreamIdleTimeoutError,
+  UpstreamResponseError,
+  UpstreamStatusError,
+  UpstreamTimeoutError,
+  withoutStack,
+  type UpstreamError,
+} from '../errors.js';
+import type { IdleEntry } from '../idle.js';
 import type { ProxyErrorType } from './answers.js';
 import { classify, type Classified } from './classify.js';
 import type { ProxyEvents } from './proxy.js';
@@ -54,10 +63,13 @@ export class AttemptContext {
 }
 
 /** One try at an admitted target: its ticket, the wait for its head, its outcome. */
-export abstract class Attempt implements DeadlineEntry {
+export abstract class Attempt implements DeadlineEntry, IdleEntry {
   deadlinePrev: DeadlineEntry | undefined = undefined;
   deadlineNext: DeadlineEntry | undefined = undefined;
   deadlineAt = 0;
+  idlePrev: IdleEntry | undefined = undefined;
+  idleNext: IdleEntry | undefined = undefined;
+  idleTicks = 0;
 
   /** The wait for the response head (the call timeout). */
   readonly deadlines: DeadlineQueue;
@@ -101,15 +113,26 @@ export abstract class Attempt implements DeadlineEntry {
   /** Called once, when the outcome is set. */
   protected abstract ended(outcome: Outcome): void;
 
-  /** Starts a try on an admitted target: the wait for its head starts now. */
-  protected begin(target: Target, ticket: Ticket): void {
+  /**
+   * Starts a try on an admitted target. The wait for its head starts now, unless a request body
+   * is still to be sent (`waitForHead` false): then the caller starts it when the body is out.
+   */
+  protected begin(target: Target, ticket: Ticket, waitForHead = true): void {
     this.target = target;
     this.ticket = ticket;
     this.#headReceived = false;
     this.#failureStatus = false;
     this.#interim = 0;
-    this.deadlines.add(this);
+    if (waitForHead) this.deadlines.add(this);
   }
+
+  /** The target moved no byte for the idle timeout: charged; `afterHead` says which side it failed. */
+  protected chargeIdle(timeoutMs: number): void {
+    this.charge(withoutStack(() => new UpstreamIdleTimeoutError(this.target.origin, timeoutMs, this.#headReceived)));
+  }
+
+  /** Called by the idle sweeper; only attempts that join one override it. */
+  idleExpire(): void {}
 
   /**
    * The final head arrived in time. A failure status is charged now; its body is still the
@@ -207,8 +230,8 @@ export abstract class ClientAttempt extends Attempt {
     context.budget.requestStarted();
   }
 
-  protected override begin(target: Target, ticket: Ticket): void {
-    super.begin(target, ticket);
+  protected override begin(target: Target, ticket: Ticket, waitForHead = true): void {
+    super.begin(target, ticket, waitForHead);
     this.attempts++;
     target.inFlight++;
   }
@@ -243,6 +266,7 @@ export abstract class ClientAttempt extends Attempt {
   }
 
   protected override ended(outcome: Outcome): void {
+    this.route.idle.remove(this);
     const target = this.target;
     target.inFlight--;
     target.record(outcome);

@@ -18,6 +18,7 @@ import { sendAnswer, type ProxyErrorType } from './answers.js';
 import { ClientAttempt, type AttemptContext } from './attempt.js';
 import { NOT_SENT } from './classify.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
+import { closeAfterResponse } from './linger.js';
 import { normalizeRequestTarget } from './path.js';
 import type { Admission, Route } from './routes.js';
 import type { Outcome, Target } from './target.js';
@@ -59,7 +60,11 @@ export class Exchange extends ClientAttempt implements ResponseSink {
 
   /** Sends the request to the admitted target. */
   send({ target, ticket }: Admission): void {
-    this.begin(target, ticket);
+    // With a body to send, the wait for the head starts once it is out (requestSent), as Envoy's
+    // route timeout starts at the end of the downstream request; until then the idle timeout
+    // watches the upload, so a slow or stalled client is not charged to the target.
+    this.begin(target, ticket, !this.hasBody);
+    if (this.hasBody) this.route.idle.add(this);
     const req = this.req;
     const head = requestHead(req.method!, this.path, upstreamHeaders(target, req, this.context.preserveHost, false, this.route.config.forwarded));
     if (head === undefined) {
@@ -74,6 +79,13 @@ export class Exchange extends ClientAttempt implements ResponseSink {
     this.#reusedConnection = connection.reused;
   }
 
+  /** The whole request went out: now the target has the call timeout to answer. */
+  requestSent(): void {
+    if (this.outcome !== undefined || this.headReceived) return;
+    this.route.idle.remove(this);
+    this.deadlines.add(this);
+  }
+
   /** Response headers arrived in time. */
   upstreamHead(head: ResponseHead): void {
     const status = head.statusCode;
@@ -81,6 +93,9 @@ export class Exchange extends ClientAttempt implements ResponseSink {
     const res = this.res;
     if (res.destroyed) return this.#abortUpstream();
     this.status = status;
+    // From here the body must keep moving (or the upload, while the target still reads it).
+    this.route.idle.add(this);
+    if (this.hasBody && !this.req.complete) closeAfterResponse(this.req, res);
     try {
       res.writeHead(status, head.statusMessage, forwardResponseHeaders(head.rawHeaders, false, chunksResponse(res, status), this));
     } catch (error) {
@@ -132,6 +147,42 @@ export class Exchange extends ClientAttempt implements ResponseSink {
     this.succeed();
   }
 
+  /**
+   * No byte moved for the idle timeout. Whoever the proxy was waiting on stalled: the target (its
+   * response body, or its reading of the request body) is charged; a client that stopped reading
+   * the response or sending its body says nothing about the target, whose ticket goes back.
+   */
+  override idleExpire(): void {
+    if (this.outcome !== undefined) return;
+    const upstream = this.upstream;
+    const timeout = this.route.idle.timeout;
+    if (this.headReceived) {
+      // The client stopped reading the response, or (a target answering while the upload goes
+      // on, as a full-duplex stream does) stopped sending what the target may be waiting for.
+      const clientStalled = upstream?.paused === true || (this.hasBody && !this.req.complete && upstream?.bodyWaiting !== true);
+      // Headers are out: the client can only be cut off, so that it sees the body is incomplete.
+      if (clientStalled) this.abandon();
+      else {
+        this.chargeIdle(timeout);
+        this.finish('body_timeout');
+      }
+      this.res.destroy();
+      return this.#abortUpstream();
+    }
+    if (upstream?.bodyWaiting === true) {
+      // The target stopped reading the request before answering it.
+      this.chargeIdle(timeout);
+      return this.answer(504, 'http_response_timeout', 'timeout');
+    }
+    // The client stalled its upload: 408, as nginx's client_body_timeout answers (RFC 9110 15.5.9).
+    this.status = 408;
+    this.abandon();
+    // Nothing more is coming from it to linger for: close once the answer is out.
+    this.res.shouldKeepAlive = false;
+    this.#abortUpstream();
+    sendAnswer(this.res, 408, 'http_request_error', this.target.origin);
+  }
+
   /** The upstream exchange failed: before a response (answer for it) or during the body (cut the client off). */
   upstreamError(error: Error & { code?: string }): void {
     this.upstream = undefined;
@@ -175,6 +226,7 @@ export class Exchange extends ClientAttempt implements ResponseSink {
     // Set before finish() reports the exchange: the status the client gets is the proxy's own.
     this.status = status;
     this.finish(outcome);
+    if (this.hasBody && !this.req.complete && !this.res.headersSent) closeAfterResponse(this.req, this.res);
     this.#abortUpstream();
     sendAnswer(this.res, status, type, this.target.origin);
   }

@@ -12,6 +12,7 @@ import { joinPath as join, rejectUnknownKeys, show, validateObject } from '../va
 import { decodeUnreserved, normalizeHost } from './path.js';
 import { normalizeCookieDomain, responseRules, type CookieRewrite, type ResponseRules } from './rewrite.js';
 import { DEFAULT_FAILURE_STATUS, StatusSet } from './status-set.js';
+import { checkCa, checkClientCert, checkClientKey, keyMatchesCert, sameTls, type Pem, type UpstreamTls } from './trust.js';
 
 /**
  * Breaker options per target (see `CircuitBreakerOptions`); the call timeout is the proxy's
@@ -71,10 +72,18 @@ export interface RouteOptions extends RewriteOptions {
   stripPrefix?: boolean;
   /** This route's call timeout (ms to wait for response headers). */
   timeout?: number;
+  /** This route's idle timeout (ms a body or tunnel may go without a byte). */
+  idleTimeout?: number;
   /** Statuses that count as failures on this route. */
   failureStatus?: string | readonly number[];
   /** Breaker options for this route's targets, over the proxy's `breaker`. */
   breaker?: ProxyBreakerOptions;
+  /** CA certificates for this route's https targets, over the proxy's `ca`. */
+  ca?: Pem | readonly Pem[];
+  /** Client certificate for this route's https targets, over the proxy's `clientCert`. */
+  clientCert?: Pem;
+  /** The private key of this route's `clientCert`. */
+  clientKey?: Pem;
 }
 
 /** Ranges and defaults: `PROXY_OPTIONS` below, listed by `--help` and the README. */
@@ -89,6 +98,12 @@ export interface ProxyOptions extends RewriteOptions {
   breaker?: ProxyBreakerOptions;
   /** Call timeout: ms to wait for response headers (not for a slow body). */
   timeout?: number;
+  /**
+   * Ms a request or response body may go without a byte, in either direction, before the
+   * exchange is cut (nginx's `proxy_read_timeout` and `client_body_timeout`); also bounds an idle
+   * WebSocket/Upgrade tunnel. Checked about once a second (a quarter of it when shorter).
+   */
+  idleTimeout?: number;
   /** Statuses that count as a target's failure, e.g. `"500-599"`, `"502-504,500"`. */
   failureStatus?: string | readonly number[];
   /** Forward the client's `Host` instead of the target's. */
@@ -107,6 +122,17 @@ export interface ProxyOptions extends RewriteOptions {
   probePath?: string;
   /** Skip TLS certificate verification of https targets. Prints a warning in the CLI. */
   insecure?: boolean;
+  /**
+   * The CA certificates (PEM contents) that https targets' certificates are verified against.
+   * They replace Node's default roots, like Node's own `ca` and nginx's
+   * `proxy_ssl_trusted_certificate`: to add to them, pass `[...tls.rootCertificates, myCa]`.
+   * @default Node's default roots
+   */
+  ca?: Pem | readonly Pem[];
+  /** Client certificate (PEM contents, leaf first) presented to https targets that ask for one (mutual TLS). Needs `clientKey`. */
+  clientCert?: Pem;
+  /** The unencrypted PEM private key of `clientCert`. Never logged, shown or put in a snapshot. */
+  clientKey?: Pem;
 }
 
 /** The breaker entries of the proxy's table: the breaker's own, with the proxy's defaults and flags. */
@@ -136,6 +162,15 @@ export const PROXY_OPTIONS = {
   timeout: numberOption(
     { min: 0, exclusive: true },
     { default: 10_000, doc: 'call timeout: wait for response headers', flag: { name: 'timeout', value: 'MS' }, perRoute: true },
+  ),
+  idleTimeout: numberOption(
+    { min: 0, exclusive: true },
+    {
+      default: 60_000,
+      doc: 'ms a body or tunnel may go without a byte, either way, before it is cut',
+      flag: { name: 'idle-timeout', value: 'MS' },
+      perRoute: true,
+    },
   ),
   failureStatus: customOption(statusSet, {
     type: 'string | number[]',
@@ -167,6 +202,32 @@ export const PROXY_OPTIONS = {
   }),
   preserveHost: booleanOption({ default: false, doc: "forward the client's Host header", flag: { name: 'preserve-host' } }),
   insecure: booleanOption({ default: false, doc: "do not verify https targets' certificates (prints a warning)", flag: { name: 'insecure' } }),
+  ca: customOption(checkCa, {
+    type: 'string | Buffer | Array<string | Buffer>',
+    default: undefined,
+    defaultText: "Node's roots",
+    doc: 'PEM CA certificates to verify https targets with; they replace the default roots',
+    flag: { name: 'ca', value: 'FILE' },
+    perRoute: true,
+    file: true,
+  }),
+  clientCert: customOption(checkClientCert, {
+    type: 'string | Buffer',
+    default: undefined,
+    doc: 'PEM client certificate for https targets that ask for one (mutual TLS)',
+    flag: { name: 'client-cert', value: 'FILE' },
+    perRoute: true,
+    file: true,
+  }),
+  clientKey: customOption(checkClientKey, {
+    type: 'string | Buffer',
+    default: undefined,
+    doc: 'PEM private key of the client certificate',
+    relate: (key, siblings) => keyMatchesCert(key, siblings.clientCert as string | undefined),
+    flag: { name: 'client-key', value: 'FILE' },
+    perRoute: true,
+    file: true,
+  }),
   rewriteRedirects: booleanOption({
     default: true,
     doc: "rewrite a Location or Content-Location at the target's origin to the client's (not with --preserve-host)",
@@ -384,6 +445,9 @@ export function resolveProxyOptions(input: ProxyOptions, where = ''): ProxyConfi
       { value: options, path: where, otherKeys: [...STRUCTURE_KEYS, ...Object.keys(PROXY_OPTIONS)] },
       ...(own === undefined ? [] : [{ value: own, path: routeWhere, otherKeys: ROUTE_STRUCTURE_KEYS }]),
     ]);
+    if (routeLevel.clientCert !== undefined && routeLevel.clientKey === undefined) {
+      throw new ConfigError(own?.clientCert === undefined ? at('clientCert') : rat('clientCert'), 'needs clientKey (--client-key), the private key of the certificate');
+    }
     const breaker = resolveOptions(PROXY_BREAKER_OPTIONS, [
       { value: options.breaker, path: at('breaker') },
       { value: own?.breaker, path: rat('breaker') },
@@ -407,28 +471,38 @@ export function resolveProxyOptions(input: ProxyOptions, where = ''): ProxyConfi
     if (earlier !== undefined) throw new ConfigError(join(at('routes'), i), `matches the same requests as routes[${earlier}] (${routes[earlier]!.match})`);
     seen.set(key, i);
   });
-  checkSharedTargets(routes, at('routes'));
+  checkSharedTargets(routes, at('routes'), top.insecure);
 
   const proxyLevel: Record<string, unknown> = { ...top };
   for (const key of [...Object.keys(PER_ROUTE), 'retries']) delete proxyLevel[key];
   return { routes, ...proxyLevel } as ProxyConfig;
 }
 
+/** A route's trust settings, as its targets get them. */
+export function upstreamTls(route: ResolvedRoute, insecure: boolean): UpstreamTls {
+  return { rejectUnauthorized: !insecure, ca: route.ca, clientCert: route.clientCert, clientKey: route.clientKey };
+}
+
 /**
- * One breaker per origin: two routes that name the same target share its breaker, so they must
- * not ask for different breaker options.
+ * One breaker and one connection pool per origin: two routes that name the same target share
+ * them, so they must not ask for different breaker options, nor (for an https target) different
+ * trust settings: a pooled connection carries the trust it was opened with.
  */
-function checkSharedTargets(routes: readonly ResolvedRoute[], where: string): void {
-  const byOrigin = new Map<string, { options: string; route: number }>();
+function checkSharedTargets(routes: readonly ResolvedRoute[], where: string, insecure: boolean): void {
+  const byOrigin = new Map<string, { options: string; tls: UpstreamTls; route: number }>();
   routes.forEach((route, i) => {
     const options = JSON.stringify(route.breaker);
+    const tls = upstreamTls(route, insecure);
     route.targets.forEach((url, j) => {
       const earlier = byOrigin.get(url.origin);
-      if (earlier === undefined) byOrigin.set(url.origin, { options, route: i });
+      const at = `${join(join(where, i), 'targets')}[${j}]`;
+      if (earlier === undefined) byOrigin.set(url.origin, { options, tls, route: i });
       else if (earlier.options !== options) {
+        throw new ConfigError(at, `${url.origin} is also a target of routes[${earlier.route}] with other breaker options; one origin has one breaker`);
+      } else if (url.protocol === 'https:' && !sameTls(earlier.tls, tls)) {
         throw new ConfigError(
-          `${join(join(where, i), 'targets')}[${j}]`,
-          `${url.origin} is also a target of routes[${earlier.route}] with other breaker options; one origin has one breaker`,
+          at,
+          `${url.origin} is also a target of routes[${earlier.route}] with other TLS settings (ca, clientCert, clientKey); one origin has one connection pool`,
         );
       }
     });

@@ -3,8 +3,9 @@
  */
 import type { Ticket } from '../breaker/breaker.js';
 import { DeadlineQueue } from '../deadlines.js';
+import { IdleSweeper } from '../idle.js';
 import { preparedAnswer, type PreparedAnswer } from './answers.js';
-import type { ProxyConfig, ResolvedRoute } from './options.js';
+import { upstreamTls, type ProxyConfig, type ResolvedRoute } from './options.js';
 import { normalizeHost } from './path.js';
 import { PrefixIndex } from './route-index.js';
 import type { Target, TargetOptions, TargetRegistry } from './target.js';
@@ -14,6 +15,8 @@ export class Route {
   readonly targets: readonly Target[];
   /** One timer for every exchange on this route waiting for response headers. */
   readonly deadlines: DeadlineQueue;
+  /** One timer for every body and tunnel of this route that must not go idle. */
+  readonly idle: IdleSweeper;
   #unavailable: PreparedAnswer | undefined;
   #limited: PreparedAnswer | undefined;
   #next = 0;
@@ -22,6 +25,7 @@ export class Route {
     this.config = config;
     this.targets = targets;
     this.deadlines = new DeadlineQueue(config.timeout);
+    this.idle = new IdleSweeper(config.idleTimeout);
   }
 
   get name(): string {
@@ -165,7 +169,7 @@ export class RouteTable {
     const routes = config.routes.map((route) => {
       const options: TargetOptions = {
         breaker: route.breaker,
-        rejectUnauthorized: !config.insecure,
+        tls: upstreamTls(route, config.insecure),
         maxConcurrent: config.maxConcurrent,
         slowStart: config.slowStart,
         syntheticProbes: config.probePath !== undefined,

@@ -16,8 +16,12 @@
  */
 import type { BreakerCounts, CircuitState } from '../breaker/breaker.js';
 
-/** How one proxied request ended, as counted per target. */
-export const OUTCOMES = ['success', 'failure_status', 'error', 'timeout', 'rejected', 'limited', 'aborted'] as const;
+/**
+ * How one proxied request ended, as counted per target. `timeout`: no response head within the
+ * call timeout (or the target stopped reading the request body); `body_timeout`: the response
+ * body stalled past the idle timeout; `aborted`: the client left, or stalled its own side.
+ */
+export const OUTCOMES = ['success', 'failure_status', 'error', 'timeout', 'body_timeout', 'rejected', 'limited', 'aborted'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /**

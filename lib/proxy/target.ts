@@ -6,9 +6,10 @@
  */
 import { isIP } from 'node:net';
 import { CircuitBreaker, CircuitState, type Ticket } from '../breaker/breaker.js';
-import { UpstreamPool } from '../http1/connection.js';
+import { UpstreamPool, type UpstreamTlsOptions } from '../http1/connection.js';
 import type { ProxyBreakerOptions } from './options.js';
 import { latencyQuantile, OUTCOMES, TRANSITIONS, type LatencySnapshot, type Outcome, type TargetSnapshot } from './snapshot.js';
+import { sameTls, secureContextOf, type UpstreamTls } from './trust.js';
 
 export { OUTCOMES, type Outcome } from './snapshot.js';
 
@@ -49,8 +50,8 @@ export class LatencyHistogram {
 
 export interface TargetOptions {
   breaker: ProxyBreakerOptions;
-  /** Verify TLS certificates of https targets. */
-  rejectUnauthorized: boolean;
+  /** How an https target is trusted: verification, CA certificates, client certificate. */
+  tls: UpstreamTls;
   /** Requests allowed in flight at once; `Infinity` = unlimited. */
   maxConcurrent: number;
   /** Ms over which a just-recovered target's share of traffic ramps up; 0 = off. */
@@ -104,7 +105,7 @@ export class Target {
     this.pool = new UpstreamPool({
       host: this.hostname,
       port: this.port,
-      tls: this.https ? { servername: this.servername, rejectUnauthorized: options.rejectUnauthorized } : undefined,
+      tls: this.https ? this.#poolTls(options.tls) : undefined,
       // As many idle connections as the load had in flight: with a lower cap, 1000 concurrent
       // clients made the proxy close and reopen ~0.4 upstream connections per request (bench).
       // Idle ones still go when the upstream's keep-alive timeout closes them.
@@ -152,14 +153,20 @@ export class Target {
 
   /**
    * Takes a reloaded configuration's options. The breaker keeps its state (keeping the circuit
-   * across a reload is the point of reloading) but takes new thresholds and timeouts; the pool
-   * keeps its connections, so a change of TLS verification needs the target removed and re-added.
+   * across a reload is the point of reloading) but takes new thresholds and timeouts. New trust
+   * settings (a renewed CA or client certificate) apply to every connection opened from now on:
+   * the pool closes its idle connections, and those carrying a request finish it and close.
    */
   configure(options: TargetOptions): void {
     if (JSON.stringify(options.breaker) !== JSON.stringify(this.options.breaker)) {
       this.breaker.reconfigure({ ...options.breaker, callTimeout: Infinity });
     }
-    this.options = { ...options, rejectUnauthorized: this.options.rejectUnauthorized };
+    if (this.https && !sameTls(options.tls, this.options.tls)) this.pool.retrust(this.#poolTls(options.tls));
+    this.options = options;
+  }
+
+  #poolTls(settings: UpstreamTls): UpstreamTlsOptions {
+    return { servername: this.servername, rejectUnauthorized: settings.rejectUnauthorized, secureContext: secureContextOf(settings) };
   }
 
   record(outcome: Outcome): void {
