@@ -3,7 +3,8 @@
  * It loads `/breakers`, then follows `/events`; every card carries `data-target` and
  * `data-state` so tests and scripts can read it. Data only ever reaches the DOM as text
  * (`textContent`), never as markup, and the page's CSP allows exactly its own inline style and
- * script by hash.
+ * script by hash. Behind a token the page has a sign-out button, and an answer of 401 (the session
+ * ended, or the process restarted) sends it to the login form.
  */
 import { createHash } from 'node:crypto';
 
@@ -16,6 +17,8 @@ body{margin:0;padding:16px 20px}
 .top{display:flex;flex-wrap:wrap;align-items:baseline;gap:4px 16px;margin-bottom:14px}
 h1{font-size:18px;margin:0}
 .summary,.conn{margin:0;color:var(--muted)}
+.signout{margin:0 0 0 auto}
+.signout button{font:inherit;font-size:12px;color:var(--fg);background:var(--card);border:1px solid var(--line);border-radius:6px;padding:2px 10px;cursor:pointer}
 .conn::before{content:"";display:inline-block;width:8px;height:8px;border-radius:50%;margin-right:6px;background:var(--muted)}
 .conn[data-conn=live]::before{background:var(--closed)}
 .conn[data-conn=down]::before{background:var(--open)}
@@ -254,8 +257,11 @@ function status(kind, text) {
   el.textContent = text;
 }
 
+function signIn() { location.assign('login'); }
+
 function load() {
   return fetch('breakers', { cache: 'no-store' }).then(function (r) {
+    if (r.status === 401) signIn();
     if (!r.ok) throw new Error('HTTP ' + r.status);
     return r.json();
   }).then(onSnapshot);
@@ -267,7 +273,13 @@ function connect() {
     // Subscribed first, then loaded: a change in between is in the snapshot or arrives as an event.
     load().then(function () { status('live', 'live'); }, function (e) { status('down', 'could not load /breakers: ' + e.message); });
   });
-  source.addEventListener('error', function () { status('down', 'reconnecting\\u2026'); });
+  source.addEventListener('error', function () {
+    if (source.readyState !== EventSource.CLOSED) { status('down', 'reconnecting\\u2026'); return; }
+    // The browser gives up on a stream it was refused: 401 once the session ended, 503 when full.
+    status('down', 'disconnected');
+    var retry = function () { setTimeout(connect, 5000); };
+    load().then(retry, retry);
+  });
   source.addEventListener('state', function (e) { onState(JSON.parse(e.data)); });
   source.addEventListener('stats', function (e) { onStats(JSON.parse(e.data)); });
 }
@@ -276,7 +288,10 @@ setInterval(function () { cards.forEach(probe); }, 200);
 connect();
 `;
 
-const HTML_HEAD = `<!doctype html>
+/** The sign-out button, on the page of an admin server with a token. */
+const SIGN_OUT = '<form class="signout" method="post" action="logout"><button type="submit">Sign out</button></form>\n';
+
+const html = (signOut: boolean): string => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -290,7 +305,7 @@ const HTML_HEAD = `<!doctype html>
 <h1>proxy-breaker</h1>
 <p class="summary" id="summary">loading\u2026</p>
 <p class="conn" id="conn" data-conn="connecting">connecting\u2026</p>
-</header>
+${signOut ? SIGN_OUT : ''}</header>
 <div class="sr-only" id="announce" role="status" aria-live="polite" aria-atomic="true"></div>
 <noscript><p>This dashboard needs JavaScript; the same data is at <a href="breakers">/breakers</a>.</p></noscript>
 <main class="cards" id="cards" aria-label="Targets"></main>
@@ -323,19 +338,31 @@ const HTML_HEAD = `<!doctype html>
 </html>
 `;
 
-/** The dashboard page served at `GET /`. */
-export const DASHBOARD_HTML = HTML_HEAD;
-
 const hash = (text: string): string => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 
-/** The page's Content-Security-Policy: its own inline style and script (by hash), fetches to itself, nothing else. */
-export const DASHBOARD_CSP = [
-  "default-src 'none'",
-  `script-src ${hash(SCRIPT)}`,
-  `style-src ${hash(STYLE)}`,
-  "connect-src 'self'",
-  "img-src 'self' data:",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+/**
+ * The page's Content-Security-Policy: its own inline style and script (by hash), fetches to
+ * itself, and a form posting to itself only when it has the sign-out button.
+ */
+const csp = (signOut: boolean): string =>
+  [
+    "default-src 'none'",
+    `script-src ${hash(SCRIPT)}`,
+    `style-src ${hash(STYLE)}`,
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    `form-action ${signOut ? "'self'" : "'none'"}`,
+    "frame-ancestors 'none'",
+  ].join('; ');
+
+export interface DashboardPage {
+  html: string;
+  csp: string;
+}
+
+/** The dashboard page served at `GET /`, as an open admin server serves it. */
+export const DASHBOARD: DashboardPage = { html: html(false), csp: csp(false) };
+
+/** The same page behind a token: with the sign-out button. */
+export const SIGNED_IN_DASHBOARD: DashboardPage = { html: html(true), csp: csp(true) };

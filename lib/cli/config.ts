@@ -59,7 +59,7 @@ export function resolveCliConfig(args: CliArgs, base: ProxyOptions = {}): CliCon
 
 /**
  * The admin server's settings: flags over the file, the token also from the environment. A
- * non-loopback admin address without a token is refused: the control routes would be open.
+ * non-loopback admin address without a token is refused: every admin route would be open.
  */
 function adminSettings(args: CliArgs, file: AdminConfig | undefined): AdminConfig | undefined {
   const port = args.admin.port ?? file?.port;
