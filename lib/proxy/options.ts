@@ -7,8 +7,9 @@
  */
 import { BREAKER_OPTIONS } from '../breaker/options.js';
 import { ConfigError } from '../errors.js';
-import { booleanOption, checkLayer, customOption, numberOption, resolveOptions, type Resolved, type Siblings } from '../options.js';
-import { joinPath as join, rejectUnknownKeys, show, validateObject } from '../validate.js';
+import { booleanOption, checkLayer, choiceOption, customOption, numberOption, resolveOptions, type Resolved, type Siblings } from '../options.js';
+import { joinPath as join, rejectUnknownKeys, show, validateNumber, validateObject } from '../validate.js';
+import { BALANCE_STRATEGIES, type BalanceStrategy } from './balance.js';
 import { decodeUnreserved, normalizeHost } from './path.js';
 import { normalizeCookieDomain, responseRules, type CookieRewrite, type ResponseRules } from './rewrite.js';
 import { DEFAULT_FAILURE_STATUS, StatusSet } from './status-set.js';
@@ -39,6 +40,13 @@ export interface ProxyBreakerOptions {
 
 export type TargetInput = string | URL;
 
+/** A target with its share of the route's traffic: `weight` requests for every 1 of a weight-1 target. */
+export interface WeightedTargetInput {
+  url: string | URL;
+  /** A positive integer. @default 1 */
+  weight?: number;
+}
+
 /**
  * A `Set-Cookie` attribute rewrite: one value for every cookie (`''` removes the attribute), or a
  * map from the value the target set to its replacement with `*` for any other; `false` is off.
@@ -60,14 +68,22 @@ export interface RewriteOptions {
   forwarded?: boolean;
 }
 
-export interface RouteOptions extends RewriteOptions {
+/** How requests are spread and retried (issue 17); a route may set each for itself. */
+export interface BalanceOptions {
+  /** `round-robin`, or `least-request` (the power of two choices on requests in flight). */
+  balance?: BalanceStrategy;
+  /** Statuses on which an idempotent request without a body is retried on another target, e.g. `"502-504"`. Off unless set. */
+  retryOn?: string | readonly number[];
+}
+
+export interface RouteOptions extends RewriteOptions, BalanceOptions {
   /**
    * What the route serves: a path prefix (`/api/users`), a host (`users.example.com`), or a host
    * with a path prefix (`users.example.com/v2`). Prefixes match whole segments.
    */
   match: string;
-  /** The service's replicas: requests are balanced over them. */
-  targets: TargetInput | readonly TargetInput[];
+  /** The service's replicas: requests are balanced over them, by weight where given. */
+  targets: TargetInput | readonly (TargetInput | WeightedTargetInput)[];
   /** Forward `/api/users/7` as `/7` when the route matched `/api/users`. */
   stripPrefix?: boolean;
   /** This route's call timeout (ms to wait for response headers). */
@@ -87,11 +103,11 @@ export interface RouteOptions extends RewriteOptions {
 }
 
 /** Ranges and defaults: `PROXY_OPTIONS` below, listed by `--help` and the README. */
-export interface ProxyOptions extends RewriteOptions {
+export interface ProxyOptions extends RewriteOptions, BalanceOptions {
   /** One upstream origin: shorthand for a catch-all route `/`. */
   target?: TargetInput;
   /** Several replicas of one upstream: shorthand for a catch-all route `/` balanced over them. */
-  targets?: readonly TargetInput[];
+  targets?: readonly (TargetInput | WeightedTargetInput)[];
   /** Routes to several services; longest match wins. */
   routes?: readonly RouteOptions[];
   /** Default breaker options of every target. */
@@ -249,6 +265,20 @@ export const PROXY_OPTIONS = {
     perRoute: true,
   }),
   forwarded: booleanOption({ default: false, doc: 'add an RFC 7239 Forwarded element to requests', flag: { name: 'forwarded' }, perRoute: true }),
+  balance: choiceOption(BALANCE_STRATEGIES, {
+    default: 'round-robin' as BalanceStrategy,
+    doc: 'how requests are spread over targets: in turn, or to the less busy of two drawn at random',
+    flag: { name: 'balance', value: 'round-robin|least-request' },
+    perRoute: true,
+  }),
+  retryOn: customOption(retryStatusSet, {
+    type: 'string | number[]',
+    default: undefined,
+    defaultText: 'off',
+    doc: 'retry an idempotent request without a body on another target when it gets one of these statuses, e.g. 502-504',
+    flag: { name: 'retry-on', value: 'LIST' },
+    perRoute: true,
+  }),
 } as const;
 
 /** Options only a route has (besides `match`, `targets` and `breaker`). */
@@ -279,6 +309,8 @@ export type ResolvedRoute = {
   prefix: string;
   breaker: ResolvedProxyBreakerOptions;
   targets: URL[];
+  /** Each target's weight, parallel to `targets`: 1 unless the config gave one. */
+  weights: number[];
   /** The proxy's `retries`, or its default for this route's number of targets. */
   retries: number;
   /** Response rewrites (redirects, cookies) made from the options above; `undefined` when none applies. */
@@ -338,6 +370,15 @@ function statusSet(value: unknown, path: string): StatusSet {
   return StatusSet.parse(value as string, path);
 }
 
+/** `retryOn`: a status list of error statuses only; retrying a 2xx or 3xx answer would be a mistake. */
+function retryStatusSet(value: unknown, path: string): StatusSet {
+  const set = StatusSet.parse(value as string, path);
+  for (let status = 100; status < 400; status++) {
+    if (set.has(status)) throw new ConfigError(path, `${status} in ${JSON.stringify(set.text)} is not an error status: retries are for 400-599`);
+  }
+  return set;
+}
+
 function probePath(value: unknown, path: string): string {
   if (typeof value !== 'string' || !value.startsWith('/') || /[\s#]/.test(value)) {
     throw new ConfigError(path, `expected a path like /health, got ${show(value)}`);
@@ -368,18 +409,34 @@ export function parseTargetUrl(value: unknown, where: string): URL {
   return url;
 }
 
-function resolveTargets(value: unknown, where: string): URL[] {
+/** A weight: how many requests a target takes for every one a weight-1 target takes. */
+const WEIGHT_RULE = { min: 1, max: 1000, integer: true } as const;
+
+function resolveTargets(value: unknown, where: string): { urls: URL[]; weights: number[] } {
   const single = typeof value === 'string' || value instanceof URL;
   const list = single ? [value] : value;
   if (!Array.isArray(list) || list.length === 0) throw new ConfigError(where, `expected one or more target URLs, got ${show(value)}`);
-  // A lone URL is reported where it was written (`target`, `routes[0].targets`), not as `[0]` of a list.
-  const urls = list.map((item, i) => parseTargetUrl(item, single ? where : join(where, i)));
+  const urls: URL[] = [];
+  const weights: number[] = [];
+  list.forEach((item: unknown, i) => {
+    // A lone URL is reported where it was written (`target`, `routes[0].targets`), not as `[0]` of a list.
+    const at = single ? where : join(where, i);
+    if (item === null || typeof item !== 'object' || item instanceof URL) {
+      urls.push(parseTargetUrl(item, at));
+      weights.push(1);
+      return;
+    }
+    const entry = validateObject(item, at, 'a URL string or { "url": ..., "weight": N }');
+    rejectUnknownKeys(entry, ['url', 'weight'], at);
+    urls.push(parseTargetUrl(entry.url, join(at, 'url')));
+    weights.push(entry.weight === undefined ? 1 : validateNumber(entry.weight, join(at, 'weight'), WEIGHT_RULE));
+  });
   const seen = new Set<string>();
   urls.forEach((url, i) => {
     if (seen.has(url.origin)) throw new ConfigError(join(where, i), `${url.origin} is listed twice`);
     seen.add(url.origin);
   });
-  return urls;
+  return { urls, weights };
 }
 
 /** Splits a route's `match` into host and path prefix. */
@@ -440,7 +497,7 @@ export function resolveProxyOptions(input: ProxyOptions, where = ''): ProxyConfi
   const routes = routeInputs.map(({ value, own, where: routeWhere, targetsWhere }): ResolvedRoute => {
     const rat = (key: string) => join(routeWhere, key);
     const { host, prefix } = parseMatch(value.match, rat('match'));
-    const targets = resolveTargets(value.targets, targetsWhere);
+    const { urls: targets, weights } = resolveTargets(value.targets, targetsWhere);
     const routeLevel = resolveOptions(ROUTE_TABLE, [
       { value: options, path: where, otherKeys: [...STRUCTURE_KEYS, ...Object.keys(PROXY_OPTIONS)] },
       ...(own === undefined ? [] : [{ value: own, path: routeWhere, otherKeys: ROUTE_STRUCTURE_KEYS }]),
@@ -459,6 +516,7 @@ export function resolveProxyOptions(input: ProxyOptions, where = ''): ProxyConfi
       ...routeLevel,
       breaker,
       targets,
+      weights,
       retries: top.retries ?? (targets.length > 1 ? 1 : 0),
       rewrite: responseRules({ ...routeLevel, prefix, preserveHost: top.preserveHost }),
     };
