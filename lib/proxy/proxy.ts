@@ -379,6 +379,9 @@ function routeSnapshot(route: Route): RouteSnapshot {
     timeout: route.config.timeout,
     failureStatus: route.config.failureStatus.text,
     targets: route.targets.map((target) => target.origin),
+    balance: route.config.balance,
+    weights: [...route.config.weights],
+    retryOn: route.config.retryOn?.text ?? null,
   };
 }
 

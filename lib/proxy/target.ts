@@ -92,6 +92,10 @@ export class Target {
   #retired = false;
   /** Monotonic ms of the last HALF_OPEN -> CLOSED, for slow start. */
   recoveredAt = -Infinity;
+  /** Answers of this target dropped for a retry on another target (`retryOn`). */
+  statusRetries = 0;
+  /** Monotonic ms until which retries skip this target, as its `Retry-After` asked; 0 when none. */
+  retryAfterUntil = 0;
 
   constructor(url: URL, options: TargetOptions) {
     this.url = url;
@@ -151,6 +155,19 @@ export class Target {
     return 0.1 + 0.9 * (elapsed / slowStart);
   }
 
+  /** The target answered a status in `retryOn` with a `Retry-After` of `ms`: retries skip it that long. */
+  holdOffRetries(ms: number): void {
+    this.retryAfterUntil = Math.max(this.retryAfterUntil, performance.now() + ms);
+  }
+
+  /** Whether retries must skip this target now (its `Retry-After` has not passed). */
+  holdsOffRetries(now: number): boolean {
+    if (this.retryAfterUntil === 0) return false;
+    if (this.retryAfterUntil > now) return true;
+    this.retryAfterUntil = 0;
+    return false;
+  }
+
   /**
    * Takes a reloaded configuration's options. The breaker keeps its state (keeping the circuit
    * across a reload is the point of reloading) but takes new thresholds and timeouts. New trust
@@ -203,6 +220,8 @@ export class Target {
       transitions,
       latency: this.latency.snapshot(),
       connections: { busy: pool.size - pool.idleCount, idle: pool.idleCount, opened: pool.opened },
+      statusRetries: this.statusRetries,
+      retryAfterAt: this.holdsOffRetries(performance.now()) ? Date.now() + (this.retryAfterUntil - performance.now()) : null,
     };
   }
 
