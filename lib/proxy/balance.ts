@@ -11,9 +11,9 @@
  * - `SmoothWeighted`: nginx's smooth weighted round-robin, for configured weights; a weight-5
  *   target among two weight-1 ones goes a a b a c a a, never a a a a a b c.
  * - `LeastRequest`: Envoy's default LEAST_REQUEST. With equal weights, the power of two choices:
- *   two targets drawn at random, the one with fewer requests in flight wins. With unequal weights
- *   (configured, or during slow start), Envoy's weighted mode: a weighted round-robin whose weights
- *   are divided by the requests in flight, weight / (in flight + 1), at each pick.
+ *   two targets drawn at random, the one with fewer requests in flight wins. With configured
+ *   weights, Envoy's weighted mode: a smooth weighted round-robin whose weights shrink with load,
+ *   where load is the requests in flight divided by the weight (see `SmoothWeighted`).
  */
 import type { Ticket } from '../breaker/breaker.js';
 import type { Target } from './target.js';
@@ -102,8 +102,11 @@ export class RoundRobin implements Balancer {
  *
  * A target that refuses (open, or at its limit) is treated as if it had not been a candidate: its
  * growth is taken back, so an open target does not bank turns and flood the route when it closes.
- * With `byLoad`, each weight is divided by the target's requests in flight + 1 (Envoy's weighted
- * least-request).
+ * With `byLoad` (weighted least-request), each pick's weight is weight / (1 + in flight / weight):
+ * a target's load is its requests in flight per unit of weight, so an idle route splits exactly by
+ * weight, and replicas that answer alike settle with requests in flight in proportion to their
+ * weights (Envoy's weight / (in flight + 1) would squeeze 3:1 to about 2:1 under steady load),
+ * while a replica that holds its requests longer loses share.
  */
 export class SmoothWeighted implements Balancer {
   readonly #targets: readonly Target[];
@@ -136,7 +139,7 @@ export class SmoothWeighted implements Balancer {
       }
       let weight = this.#weights[i]!;
       if (now !== 0) weight *= target.weight(now);
-      if (this.#byLoad) weight /= target.inFlight + 1;
+      if (this.#byLoad) weight /= 1 + target.inFlight / this.#weights[i]!;
       grown[i] = weight;
       current[i]! += weight;
       total += weight;
