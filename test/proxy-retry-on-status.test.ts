@@ -119,7 +119,7 @@ test('a status not listed in retryOn is relayed as it is', async (t) => {
 
 test('a Retry-After keeps its target out of retries until it passes, not out of balancing', async (t) => {
   // The first target asks for a 1 s pause once; all three answer 503 every time.
-  const a = await statusServer(t, 503, (hit) => (hit === 1 ? { 'retry-after': '1' } : {}));
+  const a = await statusServer(t, 503, (hit): Record<string, string> => (hit === 1 ? { 'retry-after': '1' } : {}));
   const b = await statusServer(t, 503);
   const c = await statusServer(t, 503);
   const hits = (): number[] => [a.hits, b.hits, c.hits];
