@@ -7,8 +7,11 @@ import { test } from 'node:test';
 import { parseCliArgs } from '../lib/cli/args.js';
 import { CliError } from '../lib/cli/cli-error.js';
 import { parseConfigText } from '../lib/cli/config-file.js';
+import { resolveCliConfig } from '../lib/cli/config.js';
+import { routingTable } from '../lib/cli/table.js';
 import { resolveProxyOptions, type ProxyOptions } from '../lib/proxy/options.js';
 import { httpDate, MAX_RETRY_AFTER_MS, retryAfterMs } from '../lib/proxy/retry-after.js';
+import { configFile } from './cli-helpers.js';
 import { assertConfigError } from './routes-helpers.js';
 
 const A = 'http://127.0.0.1:3001';
@@ -113,4 +116,10 @@ test('anything else is not a Retry-After', () => {
   for (const value of ['', '-5', '1.5', 'soon', '2026-12-06T12:00:00Z', 'Sun, 06 Dec 2026 12:00:30 UTC', 'Sun, 32 Dec 2026 12:00:30 GMT', 'Sun, 06 Dec 2026 25:00:00 GMT']) {
     assert.equal(retryAfterMs(value, NOW), undefined, value);
   }
+});
+
+test('--check shows weights, a strategy other than round-robin and the statuses retried', (t) => {
+  const file = configFile(t, { routes: [{ match: '/', targets: [{ url: A, weight: 3 }, B], balance: 'least-request', retryOn: '502-504' }] });
+  const table = routingTable(resolveCliConfig(parseCliArgs(['--config', file, '--check'])));
+  assert.match(table, new RegExp(`^/ +least-request: ${A} \\(weight 3\\), ${B} +no +10000 ms +500-599 +1, also on 502-504 +open after`, 'm'));
 });

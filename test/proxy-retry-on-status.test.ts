@@ -5,6 +5,7 @@
 import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import { test, type TestContext } from 'node:test';
+import { metricsText } from '../lib/admin/metrics.js';
 import type { ResponseInfo } from '../lib/index.js';
 import { request } from './support/http.js';
 import { listening, startedProxy, startedUpstream } from './support/servers.js';
@@ -55,6 +56,7 @@ test('a GET answered 503 by one target is retried on another: the client gets 20
   const [ta, tb] = [a.url, b.url].map((origin) => proxy.snapshot().targets.find((target) => target.target === origin)!);
   assert.equal(ta!.statusRetries, 1, 'the retry is counted on the target whose answer was dropped');
   assert.equal(tb!.statusRetries, 0);
+  assert.match(metricsText(proxy.snapshot()), new RegExp(`^proxy_breaker_status_retries_total\\{target="${a.url}"\\} 1$`, 'm'));
 });
 
 test('the answer that triggered a retry still counts for its breaker as its status says', async (t) => {

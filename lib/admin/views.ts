@@ -32,6 +32,10 @@ export interface TargetView {
   latency: { p50Ms: number | null; p99Ms: number | null; count: number };
   /** Routes (their `match`) that send requests to this target. */
   routes: string[];
+  /** Answers of this target dropped for a retry on another target (`retryOn`). */
+  statusRetries: number;
+  /** Epoch ms until which retries skip this target (its `Retry-After`), or null. */
+  retryAfterAt: number | null;
 }
 
 export interface BreakersView {
@@ -81,6 +85,8 @@ export function targetView(target: TargetSnapshot, sampler: RateSampler, routes:
     // Quantiles from the buckets, not the snapshot's own: a summed snapshot's buckets are right, its quantiles are not.
     latency: { p50Ms: ms(latencyQuantile(target.latency, 0.5)), p99Ms: ms(latencyQuantile(target.latency, 0.99)), count: target.latency.count },
     routes,
+    statusRetries: target.statusRetries,
+    retryAfterAt: target.retryAfterAt,
   };
 }
 
