@@ -124,7 +124,7 @@ export interface ProxyOptions extends RewriteOptions, BalanceOptions {
   failureStatus?: string | readonly number[];
   /** Forward the client's `Host` instead of the target's. */
   preserveHost?: boolean;
-  /** Failover retries of a request that no target could have processed. */
+  /** Retries of a request on another target: failover (no target could have processed it) and `retryOn`. */
   retries?: number;
   /** Retries allowed as a percentage of requests in flight (Envoy's retry budget). */
   retryBudgetPercent?: number;
@@ -198,7 +198,7 @@ export const PROXY_OPTIONS = {
   }),
   retries: numberOption(
     { min: 0, integer: true },
-    { default: undefined, defaultText: '1 with several targets, 0 with one', doc: 'failover retries', flag: { name: 'retries', value: 'N' } },
+    { default: undefined, defaultText: '1 with several targets, 0 with one', doc: 'retries on another target (failover, and retryOn)', flag: { name: 'retries', value: 'N' } },
   ),
   retryBudgetPercent: numberOption({ min: 0 }, { default: 20, doc: 'retries allowed as a percentage of requests in flight' }),
   retryBudgetMin: numberOption({ min: 0, integer: true }, { default: 3, doc: 'retries always allowed at once, whatever the budget' }),
@@ -267,8 +267,8 @@ export const PROXY_OPTIONS = {
   forwarded: booleanOption({ default: false, doc: 'add an RFC 7239 Forwarded element to requests', flag: { name: 'forwarded' }, perRoute: true }),
   balance: choiceOption(BALANCE_STRATEGIES, {
     default: 'round-robin' as BalanceStrategy,
-    doc: 'how requests are spread over targets: in turn, or to the less busy of two drawn at random',
-    flag: { name: 'balance', value: 'round-robin|least-request' },
+    doc: 'round-robin (in turn, by weight) or least-request (the less busy of two targets drawn at random)',
+    flag: { name: 'balance', value: 'STRATEGY' },
     perRoute: true,
   }),
   retryOn: customOption(retryStatusSet, {
