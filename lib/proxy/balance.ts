@@ -195,10 +195,20 @@ export class LeastRequest implements Balancer {
     const now = slowStartOn(targets) ? performance.now() : 0;
     let deferred: Target | undefined;
     if (now !== 0) {
-      if (a !== undefined && this.#passesOver(a, now)) (deferred = a), (a = undefined);
-      if (b !== undefined && this.#passesOver(b, now)) (deferred ??= b), (b = undefined);
+      if (a !== undefined && this.#passesOver(a, now)) {
+        deferred = a;
+        a = undefined;
+      }
+      if (b !== undefined && this.#passesOver(b, now)) {
+        deferred ??= b;
+        b = undefined;
+      }
     }
-    if (a !== undefined && b !== undefined && b.inFlight < a.inFlight) [a, b] = [b, a];
+    if (a !== undefined && b !== undefined && b.inFlight < a.inFlight) {
+      const less = b;
+      b = a;
+      a = less;
+    }
     let ticket = a?.admit();
     if (ticket !== undefined) return { target: a!, ticket };
     ticket = b?.admit();
