@@ -15,7 +15,7 @@ function targets(t: TestContext, count: number, slowStart = 0): Target[] {
     (_, i) =>
       new Target(new URL(`http://127.0.0.1:${i + 1}`), {
         breaker: { failureThreshold: 1, resetTimeout: 60_000 },
-        rejectUnauthorized: true,
+        tls: { rejectUnauthorized: true, ca: undefined, clientCert: undefined, clientKey: undefined },
         maxConcurrent: Infinity,
         slowStart,
         syntheticProbes: false,
