@@ -123,7 +123,7 @@ function apply(c, t) {
   c.els.inflight.textContent = String(t.inFlight);
   // Answers dropped for a retry elsewhere (retryOn): shown once there are any.
   c.els.retried.parentNode.hidden = !t.statusRetries;
-  c.els.retried.textContent = t.statusRetries + (t.retryAfterAt !== null && t.retryAfterAt > now() ? ' \u00b7 Retry-After' : '');
+  c.els.retried.textContent = t.statusRetries + (t.retryAfterAt !== null && t.retryAfterAt > now() ? ' \\u00b7 Retry-After' : '');
 }
 
 function probe(c) {
