@@ -150,3 +150,14 @@ test('during slow start a recovering target still takes the request when no othe
     assert.equal(picks(strategy, list, [2, 1], 20), 'a'.repeat(20), `${strategy}, weighted`);
   }
 });
+
+test('every strategy skips a target at its concurrency limit, even the least busy one', (t) => {
+  for (const [strategy, weights] of [['round-robin', [1, 1]], ['round-robin', [3, 1]], ['least-request', [1, 1]], ['least-request', [3, 1]]] as const) {
+    const list = targets(t, 2);
+    // a is at its limit with one request; b is busier but has room.
+    list[0]!.configure({ ...list[0]!.options, maxConcurrent: 1 });
+    list[0]!.inFlight = 1;
+    list[1]!.inFlight = 5;
+    assert.equal(picks(strategy, list, [...weights], 20), 'b'.repeat(20), `${strategy} ${weights}`);
+  }
+});
