@@ -20,5 +20,7 @@ export type { BreakerAction, BreakerControl } from './proxy/control.js';
 export type { OutageOptions, ProxyBreakerOptions, ProxyOptions, RouteOptions, TargetInput } from './proxy/options.js';
 export type { FallbackOptions } from './proxy/fallback.js';
 export type { ProxyErrorType } from './proxy/answers.js';
+export type { BalanceOptions, WeightedTargetInput } from './proxy/options.js';
+export type { BalanceStrategy } from './proxy/balance.js';
 export { assertAdminBinding, createAdminHandler, renderMetrics, startAdminServer } from './admin/index.js';
 export type { AdminHandler, AdminHandlerOptions, AdminServer, AdminServerOptions, ObservedProxy, SnapshotSource } from './admin/index.js';

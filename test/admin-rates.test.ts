@@ -19,6 +19,7 @@ function emptyTarget(origin: string): TargetSnapshot {
     requests: Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>,
     transitions: {}, latency: { bounds: [1], counts: [0, 0], sum: 0, count: 0, p50: null, p99: null },
     connections: { busy: 0, idle: 0, opened: 0 }, health: null,
+    statusRetries: 0, retryAfterAt: null,
   };
 }
 

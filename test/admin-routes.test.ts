@@ -62,7 +62,7 @@ test('GET /breakers describes every target (state, counts, rates, latency, trans
   assert.match(reply.headers['content-type']!, /^application\/json/);
   const view = reply.json() as BreakersView;
   assert.ok(Math.abs(view.time - Date.now()) < 5_000);
-  assert.deepEqual(view.routes, [{ match: '/', stripPrefix: false, timeout: 10_000, failureStatus: '500-599', targets: [s.upstream.url], fallback: null, fallbacks: 0, queue: null }]);
+  assert.deepEqual(view.routes, [{ match: '/', stripPrefix: false, timeout: 10_000, failureStatus: '500-599', targets: [s.upstream.url], fallback: null, fallbacks: 0, queue: null, balance: 'round-robin', weights: [1], retryOn: null }]);
   assert.equal(view.targets.length, 1);
   const target = view.targets[0]!;
   assert.equal(target.target, s.upstream.url);

@@ -59,6 +59,7 @@ export function metricsText(snapshot: ProxySnapshot): string {
   const inFlight = new Family('proxy_breaker_in_flight', 'gauge', 'Requests to the target in flight now.');
   const connections = new Family('proxy_breaker_upstream_connections', 'gauge', 'Open keep-alive connections to the target, carrying a request (busy) or not (idle).');
   const opened = new Family('proxy_breaker_upstream_connections_opened_total', 'counter', 'Connections opened to the target.');
+  const statusRetries = new Family('proxy_breaker_status_retries_total', 'counter', 'Answers of the target dropped for a retry on another target (retryOn).');
   const duration = new Family(
     'proxy_breaker_upstream_duration_seconds',
     'histogram',
@@ -88,6 +89,7 @@ export function metricsText(snapshot: ProxySnapshot): string {
     connections.sample('', { target: origin, state: 'busy' }, target.connections.busy);
     connections.sample('', { target: origin, state: 'idle' }, target.connections.idle);
     opened.sample('', { target: origin }, target.connections.opened);
+    statusRetries.sample('', { target: origin }, target.statusRetries);
     const histogram = target.latency;
     let cumulative = 0;
     for (let i = 0; i < histogram.bounds.length; i++) {
@@ -99,7 +101,7 @@ export function metricsText(snapshot: ProxySnapshot): string {
     duration.sample('_sum', { target: origin }, histogram.sum);
     duration.sample('_count', { target: origin }, histogram.count);
   }
-  const families = [requests, state, transitions, rejections, inFlight, connections, opened, duration, slowCalls, health, inRotation, checks, ...routeFamilies(snapshot)];
+  const families = [requests, state, transitions, rejections, inFlight, connections, opened, duration, statusRetries, slowCalls, health, inRotation, checks, ...routeFamilies(snapshot)];
   return `${families.map((family) => family.lines.join('\n')).join('\n')}\n`;
 }
 

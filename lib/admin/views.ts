@@ -36,6 +36,10 @@ export interface TargetView {
   health: HealthSnapshot | null;
   /** Requests waiting now in the queues of those routes (for a slot on any of their targets). */
   queued: number;
+  /** Answers of this target dropped for a retry on another target (`retryOn`). */
+  statusRetries: number;
+  /** Epoch ms until which retries skip this target (its `Retry-After`), or null. */
+  retryAfterAt: number | null;
 }
 
 export interface BreakersView {
@@ -97,6 +101,8 @@ export function targetView(target: TargetSnapshot, sampler: RateSampler, routes:
     routes,
     health: target.health,
     queued,
+    statusRetries: target.statusRetries,
+    retryAfterAt: target.retryAfterAt,
   };
 }
 

@@ -234,7 +234,10 @@ export abstract class ClientAttempt extends Attempt {
   status = 0;
   /** This request holds one of the retry budget's slots. */
   #retrying = false;
-  /** Targets that failed this request, so a second retry does not go back to one of them. */
+  /**
+   * Targets a retry of this request must not go to: those that failed it, so a second retry does
+   * not go back to one of them, and those whose `Retry-After` had not passed at a retry.
+   */
   #tried: Target[] | undefined = undefined;
 
   constructor(context: AttemptContext, req: IncomingMessage, route: Route) {
@@ -258,23 +261,51 @@ export abstract class ClientAttempt extends Attempt {
    * an error; the caller has charged its ticket and sends the request on with `begin()`.
    */
   protected failover(): Admission | undefined {
+    const next = this.#another();
+    if (next !== undefined) this.#leave('error');
+    return next;
+  }
+
+  /**
+   * Retry on status (`retryOn`): the current target answered `status` (its head only, nothing
+   * relayed yet). When another target admits the request under the same rules as a failover, the
+   * answer counts for this target's breaker as its status says (`failure`: a failure status) and
+   * the caller drops it and sends the request on with `begin()`; else nothing changed and the
+   * caller relays the answer.
+   */
+  protected retryOnStatus(status: number, failure: boolean): Admission | undefined {
+    const next = this.#another();
+    if (next === undefined) return undefined;
+    this.deadlines.remove(this);
+    const answered = this.target;
+    if (failure) this.ticket.failure(withoutStack(() => new UpstreamStatusError(answered.origin, status)));
+    else this.ticket.success();
+    answered.statusRetries++;
+    this.#leave(failure ? 'failure_status' : 'success');
+    return next;
+  }
+
+  /** Another target for a retry, if the route's `retries` and the retry budget allow one. */
+  #another(): Admission | undefined {
     if (this.attempts > this.route.config.retries) return undefined;
     // One budget slot per request, however many retries it makes: finish gives it back.
-    const budget = this.context.budget;
-    if (!this.#retrying && !budget.hasRoom()) return undefined;
-    const failed = this.target;
+    if (!this.#retrying && !this.context.budget.hasRoom()) return undefined;
     const tried = (this.#tried ??= []);
-    tried.push(failed);
-    const next = this.route.pick(tried);
-    if (next === undefined) return undefined;
-    failed.inFlight--;
-    if (failed.queues !== undefined) failed.slotFreed();
-    failed.record('error');
+    tried.push(this.target);
+    holdOffRetries(this.route.targets, tried);
+    return this.route.pick(tried);
+  }
+
+  /** The current target's try ends with `outcome`; the request moves on under a retry-budget slot. */
+  #leave(outcome: Outcome): void {
+    const left = this.target;
+    left.inFlight--;
+    if (left.queues !== undefined) left.slotFreed();
+    left.record(outcome);
     if (!this.#retrying) {
       this.#retrying = true;
-      budget.retryStarted();
+      this.context.budget.retryStarted();
     }
-    return next;
   }
 
   protected override reportFailure(error: UpstreamError): void {
@@ -305,6 +336,16 @@ export abstract class ClientAttempt extends Attempt {
       retries: this.attempts - 1,
       state: target.breaker.state,
     });
+  }
+}
+
+/** Adds to `exclude` the targets whose `Retry-After` has not passed: no retry goes to them. */
+function holdOffRetries(targets: readonly Target[], exclude: Target[]): void {
+  let now = 0;
+  for (const target of targets) {
+    if (target.retryAfterUntil === 0) continue;
+    now ||= performance.now();
+    if (target.holdsOffRetries(now) && !exclude.includes(target)) exclude.push(target);
   }
 }
 

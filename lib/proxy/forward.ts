@@ -22,6 +22,7 @@ import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
 import { closeAfterResponse } from './linger.js';
 import { normalizeRequestTarget } from './path.js';
 import { someLimited } from './queue.js';
+import { findRetryAfter, retryAfterMs } from './retry-after.js';
 import type { Admission, Route } from './routes.js';
 import type { Outcome, Target } from './target.js';
 
@@ -91,6 +92,8 @@ export class Exchange extends ClientAttempt implements ResponseSink {
   /** Response headers arrived in time. */
   upstreamHead(head: ResponseHead): void {
     const status = head.statusCode;
+    const retryOn = this.route.config.retryOn;
+    if (retryOn !== undefined && retryOn.has(status) && this.#retryOnStatus(status, head)) return;
     this.headArrived(status, this.route.config.failureStatus.has(status));
     const res = this.res;
     if (res.destroyed) return this.#abortUpstream();
@@ -222,6 +225,28 @@ export class Exchange extends ClientAttempt implements ResponseSink {
     const reusedReset = (error.code === 'ECONNRESET' || error.code === 'EPIPE') && this.#reusedConnection;
     if (!NOT_SENT.has(error.code ?? '') && !reusedReset) return false;
     const next = this.failover();
+    if (next === undefined) return false;
+    this.#detachUpstream();
+    this.send(next);
+    return true;
+  }
+
+  /**
+   * Retry on status (nginx's `proxy_next_upstream http_503`): the answer is dropped and the
+   * request goes to another target, decided before anything of the answer reached the client.
+   * Only a request that can be repeated safely (idempotent, no body to replay); when the route's
+   * retries, the budget or the other targets say no, the answer is relayed as it is. A
+   * `Retry-After` in the answer keeps its target out of retries until it passes, whether or not
+   * this request is retried.
+   */
+  #retryOnStatus(status: number, head: ResponseHead): boolean {
+    const retryAfter = findRetryAfter(head.rawHeaders);
+    if (retryAfter !== undefined) {
+      const ms = retryAfterMs(retryAfter, Date.now());
+      if (ms !== undefined && ms > 0) this.target.holdOffRetries(ms);
+    }
+    if (this.hasBody || !IDEMPOTENT.has(this.req.method!) || this.res.destroyed) return false;
+    const next = this.retryOnStatus(status, this.route.config.failureStatus.has(status));
     if (next === undefined) return false;
     this.#detachUpstream();
     this.send(next);

@@ -7,8 +7,9 @@
  */
 import { BREAKER_OPTIONS } from '../breaker/options.js';
 import { ConfigError } from '../errors.js';
-import { booleanOption, checkLayer, customOption, numberOption, resolveOptions, type Resolved, type Siblings } from '../options.js';
-import { joinPath as join, rejectUnknownKeys, show, validateObject } from '../validate.js';
+import { booleanOption, checkLayer, choiceOption, customOption, numberOption, resolveOptions, type Resolved, type Siblings } from '../options.js';
+import { joinPath as join, rejectUnknownKeys, show, validateNumber, validateObject } from '../validate.js';
+import { BALANCE_STRATEGIES, type BalanceStrategy } from './balance.js';
 import { resolveFallback, staticAnswer, type FallbackOptions, type StaticAnswer } from './fallback.js';
 import { decodeUnreserved, normalizeHost } from './path.js';
 import { normalizeCookieDomain, responseRules, type CookieRewrite, type ResponseRules } from './rewrite.js';
@@ -43,6 +44,13 @@ export interface ProxyBreakerOptions {
 }
 
 export type TargetInput = string | URL;
+
+/** A target with its share of the route's traffic: `weight` requests for every 1 of a weight-1 target. */
+export interface WeightedTargetInput {
+  url: string | URL;
+  /** A positive integer. @default 1 */
+  weight?: number;
+}
 
 /**
  * A `Set-Cookie` attribute rewrite: one value for every cookie (`''` removes the attribute), or a
@@ -96,14 +104,22 @@ export interface OutageOptions {
   queueTimeout?: number;
 }
 
-export interface RouteOptions extends RewriteOptions, HealthCheckOptions, OutageOptions {
+/** How requests are spread and retried (issue 17); a route may set each for itself. */
+export interface BalanceOptions {
+  /** `round-robin`, or `least-request` (the power of two choices on requests in flight). */
+  balance?: BalanceStrategy;
+  /** Statuses on which an idempotent request without a body is retried on another target, e.g. `"502-504"`. Off unless set. */
+  retryOn?: string | readonly number[];
+}
+
+export interface RouteOptions extends RewriteOptions, HealthCheckOptions, OutageOptions, BalanceOptions {
   /**
    * What the route serves: a path prefix (`/api/users`), a host (`users.example.com`), or a host
    * with a path prefix (`users.example.com/v2`). Prefixes match whole segments.
    */
   match: string;
-  /** The service's replicas: requests are balanced over them. */
-  targets: TargetInput | readonly TargetInput[];
+  /** The service's replicas: requests are balanced over them, by weight where given. */
+  targets: TargetInput | readonly (TargetInput | WeightedTargetInput)[];
   /** Forward `/api/users/7` as `/7` when the route matched `/api/users`. */
   stripPrefix?: boolean;
   /** This route's call timeout (ms to wait for response headers). */
@@ -123,11 +139,11 @@ export interface RouteOptions extends RewriteOptions, HealthCheckOptions, Outage
 }
 
 /** Ranges and defaults: `PROXY_OPTIONS` below, listed by `--help` and the README. */
-export interface ProxyOptions extends RewriteOptions, HealthCheckOptions, OutageOptions {
+export interface ProxyOptions extends RewriteOptions, HealthCheckOptions, OutageOptions, BalanceOptions {
   /** One upstream origin: shorthand for a catch-all route `/`. */
   target?: TargetInput;
   /** Several replicas of one upstream: shorthand for a catch-all route `/` balanced over them. */
-  targets?: readonly TargetInput[];
+  targets?: readonly (TargetInput | WeightedTargetInput)[];
   /** Routes to several services; longest match wins. */
   routes?: readonly RouteOptions[];
   /** Default breaker options of every target. */
@@ -144,7 +160,7 @@ export interface ProxyOptions extends RewriteOptions, HealthCheckOptions, Outage
   failureStatus?: string | readonly number[];
   /** Forward the client's `Host` instead of the target's. */
   preserveHost?: boolean;
-  /** Failover retries of a request that no target could have processed. */
+  /** Retries of a request on another target: failover (no target could have processed it) and `retryOn`. */
   retries?: number;
   /** Retries allowed as a percentage of requests in flight (Envoy's retry budget). */
   retryBudgetPercent?: number;
@@ -224,7 +240,7 @@ export const PROXY_OPTIONS = {
   }),
   retries: numberOption(
     { min: 0, integer: true },
-    { default: undefined, defaultText: '1 with several targets, 0 with one', doc: 'failover retries', flag: { name: 'retries', value: 'N' } },
+    { default: undefined, defaultText: '1 with several targets, 0 with one', doc: 'retries on another target (failover, and retryOn)', flag: { name: 'retries', value: 'N' } },
   ),
   retryBudgetPercent: numberOption({ min: 0 }, { default: 20, doc: 'retries allowed as a percentage of requests in flight' }),
   retryBudgetMin: numberOption({ min: 0, integer: true }, { default: 3, doc: 'retries always allowed at once, whatever the budget' }),
@@ -326,6 +342,20 @@ export const PROXY_OPTIONS = {
     { min: 0, exclusive: true },
     { default: 1000, doc: 'ms a queued request waits for a slot before its 503', flag: { name: 'queue-timeout', value: 'MS' }, perRoute: true },
   ),
+  balance: choiceOption(BALANCE_STRATEGIES, {
+    default: 'round-robin' as BalanceStrategy,
+    doc: 'round-robin (in turn, by weight) or least-request (the less busy of two targets drawn at random)',
+    flag: { name: 'balance', value: 'STRATEGY' },
+    perRoute: true,
+  }),
+  retryOn: customOption(retryStatusSet, {
+    type: 'string | number[]',
+    default: undefined,
+    defaultText: 'off',
+    doc: 'retry an idempotent request without a body on another target when it gets one of these statuses, e.g. 502-504',
+    flag: { name: 'retry-on', value: 'LIST' },
+    perRoute: true,
+  }),
 } as const;
 
 /** Options only a route has (besides `match`, `targets` and `breaker`). */
@@ -356,6 +386,8 @@ export type ResolvedRoute = {
   prefix: string;
   breaker: ResolvedProxyBreakerOptions;
   targets: URL[];
+  /** Each target's weight, parallel to `targets`: 1 unless the config gave one. */
+  weights: number[];
   /** The proxy's `retries`, or its default for this route's number of targets. */
   retries: number;
   /** Response rewrites (redirects, cookies) made from the options above; `undefined` when none applies. */
@@ -419,6 +451,15 @@ function statusSet(value: unknown, path: string): StatusSet {
   return StatusSet.parse(value as string, path);
 }
 
+/** `retryOn`: a status list of error statuses only; retrying a 2xx or 3xx answer would be a mistake. */
+function retryStatusSet(value: unknown, path: string): StatusSet {
+  const set = StatusSet.parse(value as string, path);
+  for (let status = 100; status < 400; status++) {
+    if (set.has(status)) throw new ConfigError(path, `${status} in ${JSON.stringify(set.text)} is not an error status: retries are for 400-599`);
+  }
+  return set;
+}
+
 function probePath(value: unknown, path: string): string {
   if (typeof value !== 'string' || !value.startsWith('/') || /[\s#]/.test(value)) {
     throw new ConfigError(path, `expected a path like /health, got ${show(value)}`);
@@ -449,18 +490,34 @@ export function parseTargetUrl(value: unknown, where: string): URL {
   return url;
 }
 
-function resolveTargets(value: unknown, where: string): URL[] {
+/** A weight: how many requests a target takes for every one a weight-1 target takes. */
+const WEIGHT_RULE = { min: 1, max: 1000, integer: true } as const;
+
+function resolveTargets(value: unknown, where: string): { urls: URL[]; weights: number[] } {
   const single = typeof value === 'string' || value instanceof URL;
   const list = single ? [value] : value;
   if (!Array.isArray(list) || list.length === 0) throw new ConfigError(where, `expected one or more target URLs, got ${show(value)}`);
-  // A lone URL is reported where it was written (`target`, `routes[0].targets`), not as `[0]` of a list.
-  const urls = list.map((item, i) => parseTargetUrl(item, single ? where : join(where, i)));
+  const urls: URL[] = [];
+  const weights: number[] = [];
+  list.forEach((item: unknown, i) => {
+    // A lone URL is reported where it was written (`target`, `routes[0].targets`), not as `[0]` of a list.
+    const at = single ? where : join(where, i);
+    if (item === null || typeof item !== 'object' || item instanceof URL) {
+      urls.push(parseTargetUrl(item, at));
+      weights.push(1);
+      return;
+    }
+    const entry = validateObject(item, at, 'a URL string or { "url": ..., "weight": N }');
+    rejectUnknownKeys(entry, ['url', 'weight'], at);
+    urls.push(parseTargetUrl(entry.url, join(at, 'url')));
+    weights.push(entry.weight === undefined ? 1 : validateNumber(entry.weight, join(at, 'weight'), WEIGHT_RULE));
+  });
   const seen = new Set<string>();
   urls.forEach((url, i) => {
     if (seen.has(url.origin)) throw new ConfigError(join(where, i), `${url.origin} is listed twice`);
     seen.add(url.origin);
   });
-  return urls;
+  return { urls, weights };
 }
 
 /** Splits a route's `match` into host and path prefix. */
@@ -523,7 +580,7 @@ export function resolveProxyOptions(input: ProxyOptions, where = ''): ProxyConfi
   const routes = routeInputs.map(({ value, own, where: routeWhere, targetsWhere }): ResolvedRoute => {
     const rat = (key: string) => join(routeWhere, key);
     const { host, prefix } = parseMatch(value.match, rat('match'));
-    const targets = resolveTargets(value.targets, targetsWhere);
+    const { urls: targets, weights } = resolveTargets(value.targets, targetsWhere);
     const routeLevel = resolveOptions(ROUTE_TABLE, [
       { value: options, path: where, otherKeys: [...STRUCTURE_KEYS, ...Object.keys(PROXY_OPTIONS)] },
       ...(own === undefined ? [] : [{ value: own, path: routeWhere, otherKeys: ROUTE_STRUCTURE_KEYS }]),
@@ -536,7 +593,7 @@ export function resolveProxyOptions(input: ProxyOptions, where = ''): ProxyConfi
       { value: own?.breaker, path: rat('breaker') },
     ]);
     const fallback = routeLevel.fallback;
-    const fallbackTargets = fallback?.kind === 'targets' ? resolveTargets(fallback.targets, fallback.path) : undefined;
+    const fallbackTargets = fallback?.kind === 'targets' ? resolveTargets(fallback.targets, fallback.path).urls : undefined;
     const fallbackAnswer = fallback?.kind === 'static' ? staticAnswer(fallback, files) : undefined;
     const ownTarget = fallbackTargets?.findIndex((url) => targets.some((target) => target.origin === url.origin)) ?? -1;
     if (ownTarget !== -1) throw new ConfigError(fallback!.kind === 'targets' ? fallback!.path : '', `${fallbackTargets![ownTarget]!.origin} is a target of the route itself`);
@@ -550,6 +607,7 @@ export function resolveProxyOptions(input: ProxyOptions, where = ''): ProxyConfi
       ...routeLevel,
       breaker,
       targets,
+      weights,
       retries: top.retries ?? (targets.length > 1 ? 1 : 0),
       rewrite: responseRules({ ...routeLevel, prefix, preserveHost: top.preserveHost }),
       fallbackTargets,

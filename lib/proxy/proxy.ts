@@ -472,6 +472,9 @@ function routeSnapshot(route: Route): RouteSnapshot {
       route.queue === undefined
         ? null
         : { limit: route.queue.limit, timeout: route.queue.timeout, length: route.queue.length, queued: route.queue.queued, timedOut: route.queue.timedOut },
+    balance: route.config.balance,
+    weights: [...route.config.weights],
+    retryOn: route.config.retryOn?.text ?? null,
   };
 }
 

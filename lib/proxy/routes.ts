@@ -1,10 +1,10 @@
 /**
  * The route table: which service a request is for, and which of its replicas takes it.
  */
-import type { Ticket } from '../breaker/breaker.js';
 import { DeadlineQueue } from '../deadlines.js';
 import { IdleSweeper } from '../idle.js';
 import { preparedAnswer, type PreparedAnswer } from './answers.js';
+import { createBalancer, type Admission, type Balancer } from './balance.js';
 import { upstreamTls, type ProxyConfig, type ResolvedRoute } from './options.js';
 import { normalizeHost } from './path.js';
 import { AdmissionQueue } from './queue.js';
@@ -20,7 +20,6 @@ export class Route {
   readonly idle: IdleSweeper;
   #unavailable: PreparedAnswer | undefined;
   #limited: PreparedAnswer | undefined;
-  #next = 0;
   /** Requests waiting for a slot at the concurrency limit (queue.ts); none unless `queue` is set. */
   readonly queue: AdmissionQueue | undefined;
   /** The route of a `fallback: { targets }`: same options, the fallback origins as its targets. */
@@ -29,6 +28,8 @@ export class Route {
   readonly fallbackFor: Route | undefined;
   /** Requests answered by the fallback (static or targets) since the route's `match` was first configured. */
   fallbacks = 0;
+  /** How `pick()` chooses among two or more targets; none for a lone target. */
+  readonly #balancer: Balancer | undefined;
 
   constructor(config: ResolvedRoute, targets: readonly Target[], fallbackTargets?: readonly Target[], fallbackFor?: Route) {
     this.config = config;
@@ -40,7 +41,14 @@ export class Route {
     this.fallback =
       fallbackTargets === undefined
         ? undefined
-        : new Route({ ...config, targets: config.fallbackTargets!, fallback: undefined, fallbackTargets: undefined, fallbackAnswer: undefined, queue: 0 }, fallbackTargets, undefined, this);
+        : new Route(
+            // Fallback origins take no weights of their own: equal shares.
+            { ...config, targets: config.fallbackTargets!, weights: config.fallbackTargets!.map(() => 1), fallback: undefined, fallbackTargets: undefined, fallbackAnswer: undefined, queue: 0 },
+            fallbackTargets,
+            undefined,
+            this,
+          );
+    this.#balancer = targets.length > 1 ? createBalancer(config.balance, targets, config.weights) : undefined;
   }
 
   get name(): string {
@@ -70,52 +78,23 @@ export class Route {
   }
 
   /**
-   * Picks a replica that admits the request, round-robin, skipping the ones whose circuit or
-   * concurrency limit refuses, so traffic fails over instead of getting 503. A half-open target
-   * admits only its probes and is skipped for everything else. During slow start a recovered
-   * target is skipped with probability 1 - weight, unless no other target admits.
+   * Picks a replica that admits the request by the route's balancing strategy (balance.ts),
+   * skipping the ones whose circuit or concurrency limit refuses, so traffic fails over instead of
+   * getting 503. A half-open target admits only its probes and is skipped for everything else.
    *
-   * `exclude` lists targets a failover retry must not go back to (they failed this request).
+   * `exclude` lists targets a retry must not go back to (they failed this request).
    *
    * Returns the admitting target and its ticket, or `undefined` when every target refused.
    */
   pick(exclude?: readonly Target[]): Admission | undefined {
     const targets = this.targets;
-    const count = targets.length;
-    if (count === 1) {
+    if (targets.length === 1) {
       const only = targets[0]!;
       if (exclude?.includes(only)) return undefined;
       const ticket = only.admit();
       return ticket === undefined ? undefined : { target: only, ticket };
     }
-    const start = this.#next;
-    // The turn passes over targets that refuse: the rotation continues after the first target
-    // that took its turn (picked, or skipped by slow start). Advancing by one regardless would
-    // hand every refused target's turn to its next neighbour, which then gets twice its share.
-    let turn = -1;
-    let deferred: Target | undefined;
-    const now = this.#needsClock() ? performance.now() : 0;
-    for (let i = 0; i < count; i++) {
-      const target = targets[(start + i) % count]!;
-      if (exclude?.includes(target)) continue;
-      const weight = now === 0 ? 1 : target.weight(now);
-      if (weight < 1 && Math.random() >= weight) {
-        deferred ??= target;
-        if (turn === -1) turn = i;
-        continue;
-      }
-      const ticket = target.admit();
-      if (ticket !== undefined) {
-        this.#next = (start + (turn === -1 ? i : turn) + 1) % count;
-        return { target, ticket };
-      }
-    }
-    this.#next = (start + (turn === -1 ? 0 : turn) + 1) % count;
-    if (deferred !== undefined) {
-      const ticket = deferred.admit();
-      if (ticket !== undefined) return { target: deferred, ticket };
-    }
-    return undefined;
+    return this.#balancer!.pick(exclude);
   }
 
   /** Ms until the soonest of this route's targets lets a probe through. */
@@ -130,17 +109,9 @@ export class Route {
     for (const target of this.targets) if (target.lastRefusal !== 'limited') return 'open';
     return 'limited';
   }
-
-  #needsClock(): boolean {
-    for (const target of this.targets) if (target.options.slowStart > 0) return true;
-    return false;
-  }
 }
 
-export interface Admission {
-  target: Target;
-  ticket: Ticket;
-}
+export type { Admission };
 
 /**
  * Routes by specificity: a host and path beat a path alone, a longer prefix beats a shorter one,

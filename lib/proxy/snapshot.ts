@@ -5,7 +5,7 @@
  *
  * Combining the snapshots of several processes that proxy to the same targets (one per worker):
  * - counters add: `counts.*`, `requests.*`, `transitions.*`, `latency.counts[i]`, `latency.sum`,
- *   `latency.count`, `connections.opened`;
+ *   `latency.count`, `connections.opened`, `statusRetries`;
  * - gauges of work in progress add too: `inFlight`, `connections.busy`, `connections.idle`;
  * - the breaker's state (`state`, `failures`, `openedAt`, `nextAttemptAt`, `openPeriod`,
  *   `reopenings`, `probes`, `forced`) is not summed: with one breaker for the whole cluster it is
@@ -14,6 +14,7 @@
  *   rest is each process's own view (a target is in rotation where that process's checks say so);
  * - configuration (`failureThreshold`, `resetTimeout`, `latency.bounds`, `routes`) is the same in
  *   every process; `time` is the newest of the snapshots;
+ * - `retryAfterAt` is each process's own (the target told that process): take the latest;
  * - quantiles are never summed: derive them from the summed buckets with `latencyQuantile()`.
  */
 import type { BreakerCounts, CircuitState } from '../breaker/breaker.js';
@@ -95,6 +96,10 @@ export interface TargetSnapshot {
   connections: ConnectionsSnapshot;
   /** What active health checks found; null while checks are off for this target. */
   health: HealthSnapshot | null;
+  /** Answers of this target dropped for a retry on another target (`retryOn`): a counter. */
+  statusRetries: number;
+  /** Wall-clock time (epoch ms) until which retries skip this target, as its `Retry-After` asked; null when none. */
+  retryAfterAt: number | null;
 }
 
 /** A target's active health checks (`healthPath`): apart from its breaker, and shown beside it. */
@@ -122,6 +127,12 @@ export interface RouteSnapshot {
   failureStatus: string;
   /** Origins of the route's targets, in order. */
   targets: string[];
+  /** How requests are spread over the targets. */
+  balance: 'round-robin' | 'least-request';
+  /** Each target's weight, parallel to `targets`. */
+  weights: number[];
+  /** The statuses retried on another target (e.g. `502-504`), or null when off. */
+  retryOn: string | null;
   /** The route's fallback: `static` (with its status), the fallback origins, or null. Configuration. */
   fallback: { kind: 'static'; status: number } | { kind: 'targets'; targets: string[] } | null;
   /** Requests the fallback answered (counter; adds across processes). */

@@ -102,6 +102,10 @@ export class Target {
   health: TargetHealth | undefined = undefined;
   /** Health checks let this target take traffic: false while it is unhealthy, or new and not yet checked. */
   inRotation = true;
+  /** Answers of this target dropped for a retry on another target (`retryOn`). */
+  statusRetries = 0;
+  /** Monotonic ms until which retries skip this target, as its `Retry-After` asked; 0 when none. */
+  retryAfterUntil = 0;
 
   constructor(url: URL, options: TargetOptions) {
     this.url = url;
@@ -167,6 +171,19 @@ export class Target {
     return 0.1 + 0.9 * (elapsed / slowStart);
   }
 
+  /** The target answered a status in `retryOn` with a `Retry-After` of `ms`: retries skip it that long. */
+  holdOffRetries(ms: number): void {
+    this.retryAfterUntil = Math.max(this.retryAfterUntil, performance.now() + ms);
+  }
+
+  /** Whether retries must skip this target now (its `Retry-After` has not passed). */
+  holdsOffRetries(now: number): boolean {
+    if (this.retryAfterUntil === 0) return false;
+    if (this.retryAfterUntil > now) return true;
+    this.retryAfterUntil = 0;
+    return false;
+  }
+
   /**
    * Takes a reloaded configuration's options. The breaker keeps its state (keeping the circuit
    * across a reload is the point of reloading) but takes new thresholds and timeouts. New trust
@@ -226,6 +243,8 @@ export class Target {
       latency: this.latency.snapshot(),
       connections: { busy: pool.size - pool.idleCount, idle: pool.idleCount, opened: pool.opened },
       health: this.health === undefined ? null : this.health.snapshot(this.inRotation),
+      statusRetries: this.statusRetries,
+      retryAfterAt: this.holdsOffRetries(performance.now()) ? Date.now() + (this.retryAfterUntil - performance.now()) : null,
     };
   }
 
