@@ -1,0 +1,165 @@
+/**
+ * The TLS listener: HTTPS for HTTP/1.1 clients and HTTP/2 for clients that offer `h2` by ALPN,
+ * on one port (RFC 9113 3.2: h2 is only offered over TLS here; h2c, cleartext HTTP/2, is not).
+ * Upstream stays HTTP/1.1.
+ *
+ * HTTP/2 requests reach the same `proxy.handler` as HTTP/1.1 ones through Node's compatibility
+ * API. Where that API differs from `http.IncomingMessage`/`ServerResponse` in a way the proxy's
+ * code depends on, the two classes below make an h2 request look like the HTTP/1.1 request it
+ * stands for, once, when the stream opens, so that the HTTP/1.1 path checks nothing per request:
+ * - `rawHeaders` carries pseudo-header fields (`:method`, `:path`, `:scheme`, `:authority`):
+ *   they are left out, and `:authority` becomes `Host` when the client sent none (RFC 9113
+ *   8.3.1); both present and different is refused with 400.
+ * - a request body need not announce itself (no `Content-Length`, no chunked coding: DATA frames
+ *   frame it): such a request is marked `Transfer-Encoding: chunked`, which is how it is framed
+ *   upstream.
+ * - `writeHead()` with a reason phrase makes Node warn (h2 has none): it is dropped.
+ * - `useChunkedEncodingByDefault` is missing: an h2 response carries trailers whatever its length
+ *   (RFC 9113 8.1), so it is true.
+ * - `req.socket` is the connection's, shared by every stream: a refusal that condemns an
+ *   HTTP/1.1 connection must not mark it (proxy.ts).
+ * Connection-specific response fields (RFC 9113 8.2.2) never reach `writeHead()`: the response
+ * header rules (headers.ts) drop every hop-by-hop field for HTTP/1.1 clients already.
+ */
+import * as http from 'node:http';
+import * as http2 from 'node:http2';
+import type { Duplex } from 'node:stream';
+import { sendAnswer } from './answers.js';
+
+/** The certificate and key the TLS listener serves, PEM. */
+export interface TlsCertificate {
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
+/** HTTP/2 limits of the TLS listener; documented in docs/security.md. */
+export const H2_LIMITS = {
+  /**
+   * Streams a client may have open at once on one connection (RFC 9113 6.5.2
+   * SETTINGS_MAX_CONCURRENT_STREAMS). Node's default is unlimited; 100 is what RFC 9113 5.1.2
+   * recommends as the least and what nginx and Envoy's edge defaults use.
+   */
+  maxConcurrentStreams: 100,
+  /** Request header list size (SETTINGS_MAX_HEADER_LIST_SIZE), the same 16 KiB as HTTP/1.1's head. */
+  maxHeaderListSize: 16 * 1024,
+  /**
+   * A connection with no frame for this long gets a GOAWAY: streams under way finish, no new ones
+   * start, and the client opens a new connection for its next request.
+   */
+  sessionIdleTimeout: 60_000,
+} as const;
+
+/** What the TLS listener calls: the proxy's handlers. */
+export interface ServerHooks {
+  handler(req: http.IncomingMessage, res: http.ServerResponse): void;
+  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Called once per request that arrived over TLS, with its protocol. */
+  counted(protocol: ClientProtocol): void;
+}
+
+export type ClientProtocol = 'http/1.1' | 'h2';
+
+/** A `:authority` and `Host` that disagree (RFC 9113 8.3.1): the request is refused, not routed. */
+const kConflict = Symbol('proxy-breaker.authorityConflict');
+
+/** An h2 request as the proxy reads an HTTP/1.1 one (see the module's comment). */
+export class H2Request extends http2.Http2ServerRequest {
+  [kConflict] = false;
+
+  constructor(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, options: unknown, rawHeaders: string[]) {
+    // @ts-expect-error Node's constructor takes the stream's options object; @types leaves it out.
+    super(stream, headers, options, rawHeaders);
+    const raw: string[] = [];
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      if (rawHeaders[i]!.charCodeAt(0) !== 58 /* : */) raw.push(rawHeaders[i]!, rawHeaders[i + 1]!);
+    }
+    const authority = headers[':authority'];
+    const host = headers.host;
+    if (authority !== undefined) {
+      if (host === undefined) {
+        raw.push('host', authority);
+        headers.host = authority;
+      } else if (host.toLowerCase() !== authority.toLowerCase()) {
+        this[kConflict] = true;
+      }
+    }
+    if (!stream.endAfterHeaders && headers['content-length'] === undefined) {
+      raw.push('transfer-encoding', 'chunked');
+      headers['transfer-encoding'] = 'chunked';
+    }
+    // Node's `rawHeaders` is a getter on the prototype; this instance's own value shadows it.
+    Object.defineProperty(this, 'rawHeaders', { value: raw });
+  }
+}
+
+/** An h2 response that takes the calls `http.ServerResponse` takes (see the module's comment). */
+export class H2Response extends http2.Http2ServerResponse {
+  readonly useChunkedEncodingByDefault = true;
+  /** Read by the proxy on HTTP/1.1 responses; a connection-level idea that h2 streams do not have. */
+  shouldKeepAlive = true;
+
+  override writeHead(status: number, message?: string | http.OutgoingHttpHeaders | string[], headers?: http.OutgoingHttpHeaders | string[]): this {
+    return typeof message === 'string' ? super.writeHead(status, headers as http.OutgoingHttpHeaders) : super.writeHead(status, message as http.OutgoingHttpHeaders);
+  }
+}
+
+/**
+ * The TLS server for `hooks`: HTTP/1.1 and h2 by ALPN, with `configure` applying the same
+ * HTTP/1.1 limits and listeners as the cleartext server.
+ */
+export function createSecureServer(certificate: TlsCertificate, hooks: ServerHooks, configure: (server: http.Server) => void): http2.Http2SecureServer {
+  const server = http2.createSecureServer({
+    cert: certificate.cert,
+    key: certificate.key,
+    allowHTTP1: true,
+    // The compat classes above stand in for Node's (public options of `http2.createSecureServer`).
+    Http2ServerRequest: H2Request as unknown as typeof http2.Http2ServerRequest,
+    Http2ServerResponse: H2Response as unknown as typeof http2.Http2ServerResponse,
+    settings: { maxConcurrentStreams: H2_LIMITS.maxConcurrentStreams, maxHeaderListSize: H2_LIMITS.maxHeaderListSize, enableConnectProtocol: false },
+  });
+  // HTTP/1.1 over TLS runs on Node's http server code with this server as `this` (allowHTTP1):
+  // its timeouts, limits and listeners are read from here.
+  configure(server as unknown as http.Server);
+  server.on('request', (req: http.IncomingMessage | H2Request, res: http.ServerResponse | H2Response) => {
+    if (req.httpVersionMajor !== 2) {
+      hooks.counted('http/1.1');
+      return hooks.handler(req as http.IncomingMessage, res as http.ServerResponse);
+    }
+    hooks.counted('h2');
+    // RFC 9113 8.3.1: a Host that differs from :authority is a malformed request.
+    if ((req as H2Request)[kConflict]) return sendAnswer(res as unknown as http.ServerResponse, 400, 'http_request_error');
+    hooks.handler(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse);
+  });
+  (server as SecureServer)[kSessions] = new Set();
+  server.on('session', onSession);
+  return server;
+}
+
+const kSessions = Symbol('proxy-breaker.sessions');
+type SecureServer = http2.Http2SecureServer & { [kSessions]: Set<http2.ServerHttp2Session> };
+type TrackedSession = http2.ServerHttp2Session & { [kSessions]: Set<http2.ServerHttp2Session> };
+
+/** The h2 connections of a server made by `createSecureServer`, open now. */
+export function sessionsOf(server: http2.Http2SecureServer): ReadonlySet<http2.ServerHttp2Session> {
+  return (server as SecureServer)[kSessions];
+}
+
+function onSession(this: SecureServer, session: http2.ServerHttp2Session): void {
+  const sessions = this[kSessions];
+  sessions.add(session);
+  (session as TrackedSession)[kSessions] = sessions;
+  session.on('close', onSessionClose);
+  session.setTimeout(H2_LIMITS.sessionIdleTimeout, onSessionIdle);
+  // A session error (a protocol violation by the client) ends that session only.
+  session.on('error', ignore);
+}
+
+function onSessionClose(this: TrackedSession): void {
+  this[kSessions].delete(this);
+}
+
+function onSessionIdle(this: http2.ServerHttp2Session): void {
+  this.close();
+}
+
+function ignore(): void {}
