@@ -19,7 +19,7 @@ import { SyntheticProber } from './probe.js';
 import { RouteTable, type Route } from './routes.js';
 import { TargetRegistry, type Outcome, type Target } from './target.js';
 import { Breakers, type BreakerControl } from './control.js';
-import { createSecureServer, sessionsOf, type ClientProtocol, type TlsCertificate } from './server.js';
+import { closeH2, createSecureServer, type ClientProtocol, type TlsCertificate } from './server.js';
 import type { ProxySnapshot, RouteSnapshot } from './snapshot.js';
 import { answerSocket, Tunnel } from './upgrade.js';
 
@@ -370,9 +370,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     const server = this.#server;
     if (server !== undefined) {
       const closed = stopAccepting(server);
-      const sessions = this.#secure === undefined ? undefined : sessionsOf(this.#secure);
-      // GOAWAY: streams under way finish, no new ones start (RFC 9113 6.8).
-      if (sessions !== undefined) for (const session of sessions) session.close();
+      const secure = this.#secure;
+      if (secure !== undefined) closeH2(secure, true);
       server.closeIdleConnections();
       const deadline = performance.now() + drainTimeout;
       while (this.inFlight > 0 && performance.now() < deadline) {
@@ -382,7 +381,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       // The TLS server's HTTP/1.1 connections are tracked by Node's http code too, but
       // Http2SecureServer does not expose closeAllConnections().
       http.Server.prototype.closeAllConnections.call(server);
-      if (sessions !== undefined) for (const session of sessions) session.destroy();
+      if (secure !== undefined) closeH2(secure, false);
       for (const tunnel of this.#attempts.tunnels) tunnel.close();
       await closed;
     }
@@ -428,7 +427,9 @@ function configureServer(server: http.Server): void {
   server.keepAliveTimeout = SERVER_LIMITS.keepAliveTimeout;
   (server as { maxHeaderSize?: number }).maxHeaderSize = SERVER_LIMITS.maxHeaderSize;
   server.maxRequestsPerSocket = SERVER_LIMITS.maxRequestsPerSocket;
-  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    // On the TLS server an h2 CONNECT comes here too, with a response in place of a socket.
+    if (req.httpVersionMajor === 2) return sendAnswer(socket as unknown as ServerResponse, REFUSE_CONNECT.status, REFUSE_CONNECT.error, '', undefined, REFUSE_CONNECT.extra);
     socket.on('error', () => socket.destroy());
     answerSocket(socket, REFUSE_CONNECT.status, REFUSE_CONNECT.error, '', undefined, REFUSE_CONNECT.extra);
   });

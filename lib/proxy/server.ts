@@ -24,6 +24,7 @@
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
 import { sendAnswer } from './answers.js';
 
 /** The certificate and key the TLS listener serves, PEM. */
@@ -59,20 +60,31 @@ export interface ServerHooks {
 
 export type ClientProtocol = 'http/1.1' | 'h2';
 
-/** A `:authority` and `Host` that disagree (RFC 9113 8.3.1): the request is refused, not routed. */
-const kConflict = Symbol('proxy-breaker.authorityConflict');
+/** Why an h2 request is refused before it is routed: the status to answer, 0 for none. */
+const kRefusal = Symbol('proxy-breaker.h2Refusal');
+/** `:authority` and `Host` disagree (RFC 9113 8.3.1). */
+const REFUSE_CONFLICT = 400;
+/** The header list is larger than SETTINGS_MAX_HEADER_LIST_SIZE (as HTTP/1.1's 431 for a large head). */
+const REFUSE_SIZE = 431;
 
 /** An h2 request as the proxy reads an HTTP/1.1 one (see the module's comment). */
 export class H2Request extends http2.Http2ServerRequest {
-  [kConflict] = false;
+  [kRefusal] = 0;
 
   constructor(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, options: unknown, rawHeaders: string[]) {
     // @ts-expect-error Node's constructor takes the stream's options object; @types leaves it out.
     super(stream, headers, options, rawHeaders);
     const raw: string[] = [];
+    // The header list size as RFC 9113 6.5.2 counts it; nghttp2 announces the limit but does not
+    // enforce it on what it receives.
+    let size = 0;
     for (let i = 0; i < rawHeaders.length; i += 2) {
-      if (rawHeaders[i]!.charCodeAt(0) !== 58 /* : */) raw.push(rawHeaders[i]!, rawHeaders[i + 1]!);
+      const name = rawHeaders[i]!;
+      const value = rawHeaders[i + 1]!;
+      size += name.length + value.length + 32;
+      if (name.charCodeAt(0) !== 58 /* : */) raw.push(name, value);
     }
+    if (size > H2_LIMITS.maxHeaderListSize) this[kRefusal] = REFUSE_SIZE;
     const authority = headers[':authority'];
     const host = headers.host;
     if (authority !== undefined) {
@@ -80,7 +92,7 @@ export class H2Request extends http2.Http2ServerRequest {
         raw.push('host', authority);
         headers.host = authority;
       } else if (host.toLowerCase() !== authority.toLowerCase()) {
-        this[kConflict] = true;
+        this[kRefusal] = REFUSE_CONFLICT;
       }
     }
     if (!stream.endAfterHeaders && headers['content-length'] === undefined) {
@@ -101,7 +113,21 @@ export class H2Response extends http2.Http2ServerResponse {
   override writeHead(status: number, message?: string | http.OutgoingHttpHeaders | string[], headers?: http.OutgoingHttpHeaders | string[]): this {
     return typeof message === 'string' ? super.writeHead(status, headers as http.OutgoingHttpHeaders) : super.writeHead(status, message as http.OutgoingHttpHeaders);
   }
+
+  /** Takes `[name, value]` pairs too, as `http.ServerResponse` does (Node's h2 one reads an object only). */
+  override addTrailers(trailers: http.OutgoingHttpHeaders | ReadonlyArray<[string, string]>): void {
+    if (!Array.isArray(trailers)) return super.addTrailers(trailers as http.OutgoingHttpHeaders);
+    for (const [name, value] of trailers as ReadonlyArray<[string, string]>) (this as unknown as { setTrailer(name: string, value: string): void }).setTrailer(name, value);
+  }
 }
+
+// Node's h2 response reports `writableFinished` true once its stream closed, reset by the client
+// or not; the proxy reads it on 'close' to tell a finished response from a client that went away.
+Object.defineProperty(H2Response.prototype, 'writableFinished', {
+  get(this: H2Response): boolean {
+    return this.writableEnded;
+  },
+});
 
 /**
  * The TLS server for `hooks`: HTTP/1.1 and h2 by ALPN, with `configure` applying the same
@@ -126,28 +152,47 @@ export function createSecureServer(certificate: TlsCertificate, hooks: ServerHoo
       return hooks.handler(req as http.IncomingMessage, res as http.ServerResponse);
     }
     hooks.counted('h2');
-    // RFC 9113 8.3.1: a Host that differs from :authority is a malformed request.
-    if ((req as H2Request)[kConflict]) return sendAnswer(res as unknown as http.ServerResponse, 400, 'http_request_error');
+    const refusal = (req as H2Request)[kRefusal];
+    if (refusal !== 0) return sendAnswer(res as unknown as http.ServerResponse, refusal, 'http_request_error');
     hooks.handler(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse);
   });
-  (server as SecureServer)[kSessions] = new Set();
+  (server as SecureServer)[kTracked] = { sessions: new Set(), sockets: new Set() };
   server.on('session', onSession);
+  server.on('connection', onConnection);
   return server;
 }
 
-const kSessions = Symbol('proxy-breaker.sessions');
-type SecureServer = http2.Http2SecureServer & { [kSessions]: Set<http2.ServerHttp2Session> };
-type TrackedSession = http2.ServerHttp2Session & { [kSessions]: Set<http2.ServerHttp2Session> };
+const kTracked = Symbol('proxy-breaker.h2Connections');
+/** A server's h2 sessions, and every TCP connection it accepted (see `closeH2`). */
+interface Tracked {
+  sessions: Set<http2.ServerHttp2Session>;
+  sockets: Set<Socket>;
+}
+type SecureServer = http2.Http2SecureServer & { [kTracked]: Tracked };
+type TrackedSession = http2.ServerHttp2Session & { [kTracked]: Tracked };
+type TrackedSocket = Socket & { [kTracked]: Tracked };
 
-/** The h2 connections of a server made by `createSecureServer`, open now. */
-export function sessionsOf(server: http2.Http2SecureServer): ReadonlySet<http2.ServerHttp2Session> {
-  return (server as SecureServer)[kSessions];
+/**
+ * Closes the h2 connections of a server made by `createSecureServer`: `graceful` sends GOAWAY
+ * (RFC 9113 6.8: streams under way finish, no new ones start); otherwise every connection it
+ * accepted is destroyed, HTTP/1.1 ones and those still in their TLS handshake included (a
+ * client's handshake ends before the server's: a session may start after a graceful close).
+ */
+export function closeH2(server: http2.Http2SecureServer, graceful: boolean): void {
+  const { sessions, sockets } = (server as SecureServer)[kTracked];
+  for (const session of sessions) {
+    if (graceful) session.close();
+    else session.destroy();
+  }
+  // A session closed before the client's preface arrived is destroyed without closing its socket
+  // (Node 20), which would keep server.close() waiting forever: the TCP socket goes too.
+  if (!graceful) for (const socket of sockets) socket.destroy();
 }
 
 function onSession(this: SecureServer, session: http2.ServerHttp2Session): void {
-  const sessions = this[kSessions];
-  sessions.add(session);
-  (session as TrackedSession)[kSessions] = sessions;
+  const tracked = this[kTracked];
+  tracked.sessions.add(session);
+  (session as TrackedSession)[kTracked] = tracked;
   session.on('close', onSessionClose);
   session.setTimeout(H2_LIMITS.sessionIdleTimeout, onSessionIdle);
   // A session error (a protocol violation by the client) ends that session only.
@@ -155,7 +200,18 @@ function onSession(this: SecureServer, session: http2.ServerHttp2Session): void 
 }
 
 function onSessionClose(this: TrackedSession): void {
-  this[kSessions].delete(this);
+  this[kTracked].sessions.delete(this);
+}
+
+function onConnection(this: SecureServer, socket: Socket): void {
+  const tracked = this[kTracked];
+  tracked.sockets.add(socket);
+  (socket as TrackedSocket)[kTracked] = tracked;
+  socket.on('close', onSocketClose);
+}
+
+function onSocketClose(this: TrackedSocket): void {
+  this[kTracked].sockets.delete(this);
 }
 
 function onSessionIdle(this: http2.ServerHttp2Session): void {

@@ -74,12 +74,12 @@ export interface HttpsReply {
 }
 
 /** An HTTPS (HTTP/1.1) request trusting the test certificate. */
-export function httpsRequest(url: string, options: https.RequestOptions = {}): Promise<HttpsReply> {
+export function httpsRequest(url: string, options: https.RequestOptions & { ALPNProtocols?: string[] } = {}): Promise<HttpsReply> {
   return new Promise((resolve, reject) => {
     const req = https.request(url, { ca: CA, agent: false, timeout: 5_000, ...options }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString(), alpn: (res.socket as TLSSocket).alpnProtocol }));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString(), alpn: (res.socket as TLSSocket).alpnProtocol ?? false }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
