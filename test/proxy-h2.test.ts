@@ -6,6 +6,7 @@ import * as http2 from 'node:http2';
 import { test } from 'node:test';
 import * as tls from 'node:tls';
 import { loadTestCertificate } from '../fixtures/certificate.js';
+import { renderMetrics } from '../lib/admin/index.js';
 import { X509Certificate } from 'node:crypto';
 import { echo, upstream, waitFor, type Reply } from './proxy-helpers.js';
 import { listening } from './support/servers.js';
@@ -290,4 +291,14 @@ test('curl --http2 gets its answer over h2', async (t) => {
   const lines = out.split('\n');
   assert.equal(lines.at(-1), '2');
   assert.equal(echoOf(lines.slice(0, -1).join('\n')).headers['x-forwarded-proto'], 'https');
+});
+
+test('the metrics count requests over TLS by protocol', async (t) => {
+  const up = await upstream(t);
+  const p = await startedTlsProxy(t, { target: up.url });
+  const session = await h2Session(t, p.url);
+  await h2Request(session, { ':path': '/' });
+  const text = renderMetrics(p.proxy);
+  assert.match(text, /^proxy_breaker_tls_requests_total\{protocol="h2"\} 1$/m);
+  assert.match(text, /^proxy_breaker_tls_requests_total\{protocol="http\/1.1"\} 0$/m);
 });
