@@ -311,7 +311,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       time: Date.now(),
       targets: [...this.#registry.values()].map((target) => target.snapshot()),
       routes: this.#routes.routes.map(routeSnapshot),
-      tlsRequests: { ...this.#tlsRequests },
+      // Only with a TLS listener, so that a cleartext proxy's metrics show no family that stays 0.
+      ...(this.#secure === undefined ? {} : { tlsRequests: { ...this.#tlsRequests } }),
     };
   }
 
