@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import * as tls from 'node:tls';
 import { loadTestCertificate } from '../fixtures/certificate.js';
 import { renderMetrics } from '../lib/admin/index.js';
+import { closeH2, createSecureServer } from '../lib/proxy/server.js';
 import { X509Certificate } from 'node:crypto';
 import { echo, upstream, waitFor, type Reply } from './proxy-helpers.js';
 import { listening } from './support/servers.js';
@@ -301,4 +302,43 @@ test('the metrics count requests over TLS by protocol', async (t) => {
   const text = renderMetrics(p.proxy);
   assert.match(text, /^proxy_breaker_tls_requests_total\{protocol="h2"\} 1$/m);
   assert.match(text, /^proxy_breaker_tls_requests_total\{protocol="http\/1.1"\} 0$/m);
+});
+
+test('an h2 request body still arriving after the request timeout is reset and the upstream request aborted', async (t) => {
+  const up = await upstream(t, { mode: 'hang' });
+  const { createProxy } = await import('../lib/index.js');
+  const proxy = createProxy({ target: up.url });
+  t.after(() => proxy.close(0));
+  const server = createSecureServer(loadTestCertificate(), { handler: proxy.handler, upgrade: proxy.upgrade, counted() {} }, () => {}, { requestTimeout: 300, checkInterval: 50 });
+  t.after(() => {
+    closeH2(server, false);
+    server.close();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const session = await h2Session(t, `https://localhost:${(server.address() as { port: number }).port}`);
+  const stream = session.request({ ':path': '/upload', ':method': 'POST' }, { endStream: false });
+  stream.write('first piece of a body that never ends');
+  // Without the reset, the test ends by this one, with another code.
+  stream.setTimeout(5_000, () => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
+  const code = await new Promise<number>((resolve) => stream.on('close', () => resolve(stream.rstCode!)).on('error', () => {}));
+  assert.equal(code, http2.constants.NGHTTP2_CANCEL);
+  await waitFor('the upstream abort', () => up.stats().aborted === 1);
+  assert.equal(proxy.snapshot().targets[0]!.failures, 0);
+});
+
+test('an h2 request whose body ended in time is not reset by the request timeout', async (t) => {
+  const up = await upstream(t, { mode: { type: 'slow', delay: 500 } });
+  const { createProxy } = await import('../lib/index.js');
+  const proxy = createProxy({ target: up.url });
+  t.after(() => proxy.close(0));
+  const server = createSecureServer(loadTestCertificate(), { handler: proxy.handler, upgrade: proxy.upgrade, counted() {} }, () => {}, { requestTimeout: 200, checkInterval: 50 });
+  t.after(() => {
+    closeH2(server, false);
+    server.close();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const session = await h2Session(t, `https://localhost:${(server.address() as { port: number }).port}`);
+  const reply = await h2Request(session, { ':path': '/upload', ':method': 'POST' }, 'whole');
+  assert.equal(reply.status, 200);
+  assert.equal(echoOf(reply.text).body, 'whole');
 });

@@ -37,8 +37,8 @@ export interface TlsCertificate {
 export const H2_LIMITS = {
   /**
    * Streams a client may have open at once on one connection (RFC 9113 6.5.2
-   * SETTINGS_MAX_CONCURRENT_STREAMS). Node's default is unlimited; 100 is what RFC 9113 5.1.2
-   * recommends as the least and what nginx and Envoy's edge defaults use.
+   * SETTINGS_MAX_CONCURRENT_STREAMS). Node's default is unlimited; RFC 9113 5.1.2 recommends no
+   * less than 100 (Envoy's edge guidance uses 100, nginx 128).
    */
   maxConcurrentStreams: 100,
   /** Request header list size (SETTINGS_MAX_HEADER_LIST_SIZE), the same 16 KiB as HTTP/1.1's head. */
@@ -48,7 +48,20 @@ export const H2_LIMITS = {
    * start, and the client opens a new connection for its next request.
    */
   sessionIdleTimeout: 60_000,
+  /**
+   * A request body must have arrived whole this long after the request's head, as
+   * SERVER_LIMITS.requestTimeout for HTTP/1.1 (slow POST); past it the stream is reset.
+   */
+  requestTimeout: 300_000,
+  /** How often the request timeout is checked (as SERVER_LIMITS.connectionsCheckingInterval). */
+  checkInterval: 1_000,
 } as const;
+
+/** The request timeout and how often it is checked; `createSecureServer` takes shorter ones in tests. */
+export interface UploadLimits {
+  requestTimeout: number;
+  checkInterval: number;
+}
 
 /** What the TLS listener calls: the proxy's handlers. */
 export interface ServerHooks {
@@ -60,6 +73,8 @@ export interface ServerHooks {
 
 export type ClientProtocol = 'http/1.1' | 'h2';
 
+/** A server's tracked connections and uploads (`Tracked`), on the server, its sessions and sockets. */
+const kTracked = Symbol('proxy-breaker.h2Connections');
 /** Why an h2 request is refused before it is routed: the status to answer, 0 for none. */
 const kRefusal = Symbol('proxy-breaker.h2Refusal');
 /** `:authority` and `Host` disagree (RFC 9113 8.3.1). */
@@ -70,6 +85,7 @@ const REFUSE_SIZE = 431;
 /** An h2 request as the proxy reads an HTTP/1.1 one (see the module's comment). */
 export class H2Request extends http2.Http2ServerRequest {
   [kRefusal] = 0;
+  [kTracked]: Tracked | undefined = undefined;
 
   constructor(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, options: unknown, rawHeaders: string[]) {
     // @ts-expect-error Node's constructor takes the stream's options object; @types leaves it out.
@@ -95,9 +111,19 @@ export class H2Request extends http2.Http2ServerRequest {
         this[kRefusal] = REFUSE_CONFLICT;
       }
     }
-    if (!stream.endAfterHeaders && headers['content-length'] === undefined) {
-      raw.push('transfer-encoding', 'chunked');
-      headers['transfer-encoding'] = 'chunked';
+    if (!stream.endAfterHeaders) {
+      if (headers['content-length'] === undefined) {
+        raw.push('transfer-encoding', 'chunked');
+        headers['transfer-encoding'] = 'chunked';
+      }
+      // A body follows: it must be whole by the request timeout (the server's sweep checks).
+      const tracked = (stream.session as TrackedSession | undefined)?.[kTracked];
+      if (tracked !== undefined) {
+        tracked.uploads.set(this, performance.now() + tracked.limits.requestTimeout);
+        this[kTracked] = tracked;
+        this.on('end', onUploadDone);
+        this.on('close', onUploadDone);
+      }
     }
     // Node's `rawHeaders` is a getter on the prototype; this instance's own value shadows it.
     Object.defineProperty(this, 'rawHeaders', { value: raw });
@@ -133,7 +159,12 @@ Object.defineProperty(H2Response.prototype, 'writableFinished', {
  * The TLS server for `hooks`: HTTP/1.1 and h2 by ALPN, with `configure` applying the same
  * HTTP/1.1 limits and listeners as the cleartext server.
  */
-export function createSecureServer(certificate: TlsCertificate, hooks: ServerHooks, configure: (server: http.Server) => void): http2.Http2SecureServer {
+export function createSecureServer(
+  certificate: TlsCertificate,
+  hooks: ServerHooks,
+  configure: (server: http.Server) => void,
+  limits: UploadLimits = H2_LIMITS,
+): http2.Http2SecureServer {
   const server = http2.createSecureServer({
     cert: certificate.cert,
     key: certificate.key,
@@ -156,17 +187,44 @@ export function createSecureServer(certificate: TlsCertificate, hooks: ServerHoo
     if (refusal !== 0) return sendAnswer(res as unknown as http.ServerResponse, refusal, 'http_request_error');
     hooks.handler(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse);
   });
-  (server as SecureServer)[kTracked] = { sessions: new Set(), sockets: new Set() };
+  const tracked: Tracked = { sessions: new Set(), sockets: new Set(), uploads: new Map(), limits };
+  (server as SecureServer)[kTracked] = tracked;
+  const sweep = setInterval(sweepUploads, limits.checkInterval, tracked.uploads);
+  sweep.unref();
+  server.once('close', () => clearInterval(sweep));
   server.on('session', onSession);
   server.on('connection', onConnection);
   return server;
 }
 
-const kTracked = Symbol('proxy-breaker.h2Connections');
-/** A server's h2 sessions, and every TCP connection it accepted (see `closeH2`). */
+/**
+ * A server's h2 sessions, every TCP connection it accepted (see `closeH2`), and the h2 requests
+ * whose body is still arriving, each with its deadline.
+ */
 interface Tracked {
   sessions: Set<http2.ServerHttp2Session>;
   sockets: Set<Socket>;
+  uploads: Map<H2Request, number>;
+  limits: UploadLimits;
+}
+
+function onUploadDone(this: H2Request): void {
+  this[kTracked]?.uploads.delete(this);
+}
+
+/**
+ * Resets the streams whose body is late. Reset, not answered with 408 as HTTP/1.1 is: the request
+ * may be on its way upstream already, and a reset ends it as a client that went away does (the
+ * upstream request aborted, the target not charged).
+ */
+function sweepUploads(uploads: Map<H2Request, number>): void {
+  if (uploads.size === 0) return;
+  const now = performance.now();
+  for (const [req, deadline] of uploads) {
+    if (deadline > now) continue;
+    uploads.delete(req);
+    req.stream.close(http2.constants.NGHTTP2_CANCEL);
+  }
 }
 type SecureServer = http2.Http2SecureServer & { [kTracked]: Tracked };
 type TrackedSession = http2.ServerHttp2Session & { [kTracked]: Tracked };
