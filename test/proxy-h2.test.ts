@@ -342,3 +342,17 @@ test('an h2 request whose body ended in time is not reset by the request timeout
   assert.equal(reply.status, 200);
   assert.equal(echoOf(reply.text).body, 'whole');
 });
+
+test('a WebSocket handshake over HTTPS (HTTP/1.1) is tunnelled to the target', async (t) => {
+  const up = await upstream(t);
+  const p = await startedTlsProxy(t, { target: up.url });
+  const socket = tls.connect({ port: p.port, host: '127.0.0.1', servername: 'localhost', ca: CA, ALPNProtocols: ['http/1.1'] });
+  t.after(() => socket.destroy());
+  let received = '';
+  socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+  socket.on('error', () => {});
+  socket.write(`GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  await waitFor('the handshake answer', () => received.includes('\r\n\r\n'));
+  assert.match(received, /^HTTP\/1\.1 101 /);
+  assert.equal(up.stats().requests, 1);
+});

@@ -177,6 +177,8 @@ export function createSecureServer(
   // HTTP/1.1 over TLS runs on Node's http server code with this server as `this` (allowHTTP1):
   // its timeouts, limits and listeners are read from here.
   configure(server as unknown as http.Server);
+  // WebSocket over HTTPS: HTTP/1.1 upgrades (h2 has none: extended CONNECT is off).
+  server.on('upgrade', hooks.upgrade);
   server.on('request', (req: http.IncomingMessage | H2Request, res: http.ServerResponse | H2Response) => {
     if (req.httpVersionMajor !== 2) {
       hooks.counted('http/1.1');
