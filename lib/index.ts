@@ -12,7 +12,9 @@ export {
   UpstreamTimeoutError,
 } from './errors.js';
 export { createProxy, Proxy, SERVER_LIMITS } from './proxy/proxy.js';
-export type { ProxyErrorInfo, ProxyEvents, RejectInfo, ResponseInfo, StateChangeInfo } from './proxy/proxy.js';
+export type { ListenOptions, ProxyErrorInfo, ProxyEvents, RejectInfo, ResponseInfo, StateChangeInfo } from './proxy/proxy.js';
+export { H2_LIMITS } from './proxy/server.js';
+export type { TlsCertificate } from './proxy/server.js';
 export { latencyQuantile } from './proxy/snapshot.js';
 export type { ConnectionsSnapshot, LatencySnapshot, Outcome, ProxySnapshot, RouteSnapshot, TargetSnapshot } from './proxy/snapshot.js';
 export type { BreakerAction, BreakerControl } from './proxy/control.js';
