@@ -356,3 +356,16 @@ test('a WebSocket handshake over HTTPS (HTTP/1.1) is tunnelled to the target', a
   assert.match(received, /^HTTP\/1\.1 101 /);
   assert.equal(up.stats().requests, 1);
 });
+
+test("a redirect to the target's own origin is rewritten to https and :authority for an h2 client", async (t) => {
+  const target = http.createServer((req, res) => {
+    res.writeHead(302, { Location: `http://${req.headers.host}/next`, 'Content-Length': '0' });
+    res.end();
+  });
+  const url = await listening(t, target);
+  const p = await startedTlsProxy(t, { target: url });
+  const session = await h2Session(t, p.url);
+  const reply = await h2Request(session, { ':path': '/' });
+  assert.equal(reply.status, 302);
+  assert.equal(reply.headers.location, `https://localhost:${p.port}/next`);
+});

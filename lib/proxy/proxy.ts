@@ -319,9 +319,9 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   /**
    * Starts a server for this proxy; resolves to the bound address. With `options.tls` it serves
    * HTTPS, and HTTP/2 to clients that offer `h2` by ALPN, on that port (server.ts); a certificate
-   * or key Node cannot use rejects. Mounting `proxy.handler` on a server of one's own works too:
-   * `http2.createSecureServer({ allowHTTP1: true, ... })` needs the h2 request and response
-   * classes of server.ts, which `listen()` sets up.
+   * or key Node cannot use rejects. `proxy.handler` mounted on an `http` or `https` server of
+   * one's own works as well; an h2 request needs the request and response classes of server.ts,
+   * which only `listen()` sets up.
    */
   listen(port = 0, host = '127.0.0.1', options: ListenOptions = {}): Promise<AddressInfo> {
     if (this.#server !== undefined) return Promise.reject(new Error('listen() was called already'));
