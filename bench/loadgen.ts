@@ -41,7 +41,7 @@ export interface LoadResult {
 }
 
 export interface LoadGenerator {
-  name: 'wrk' | 'node';
+  name: 'wrk' | 'node' | 'h2load';
   version: string;
   run(spec: LoadSpec): Promise<LoadResult>;
 }
@@ -98,6 +98,56 @@ function node(script: string): LoadGenerator {
     run(spec) {
       const config = { url: spec.url, connections: spec.connections, seconds: spec.seconds, method: spec.method, bodyBytes: spec.bodyBytes, timeoutMs: spec.timeoutS * 1000 };
       return collect('loadgen-node', process.execPath, [script, JSON.stringify(config)], spec.seconds, spec.cpu);
+    },
+  };
+}
+
+/**
+ * h2load (nghttp2-client) for the h2 scenario: one thread pinned like wrk, one stream at a time per
+ * connection (`-m 1`, as wrk's one request per connection), for `seconds` (`-D`). Its summary has
+ * no percentiles; they come from its per-request log (`--log-file`: start, status, microseconds).
+ */
+export function h2load(): LoadGenerator | undefined {
+  if (!has('h2load')) return undefined;
+  const version = spawnSync('h2load', ['--version'], { encoding: 'utf8' }).stdout.trim().split('\n', 1)[0] ?? 'h2load';
+  return {
+    name: 'h2load',
+    version,
+    async run(spec) {
+      const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
+      const { tmpdir } = await import('node:os');
+      const { join } = await import('node:path');
+      const dir = mkdtempSync(join(tmpdir(), 'bench-h2load-'));
+      const logFile = join(dir, 'requests.log');
+      const args = ['-t1', `-c${spec.connections}`, '-m1', `-D${spec.seconds}`, `-T${spec.timeoutS}`, '--log-file', logFile, spec.url];
+      const child = start('h2load', 'load', 'h2load', args);
+      const guard = setTimeout(() => void stop(child, 1000), (spec.seconds + 20) * 1000);
+      const code = await child.exited;
+      clearTimeout(guard);
+      try {
+        const out = child.stdout();
+        const done = /requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored, (\d+) timeout/.exec(out);
+        const finished = /finished in ([\d.]+)(ms|s)/.exec(out);
+        const traffic = /traffic: [\d.]+\w* \((\d+)\) total/.exec(out);
+        if (done === null || finished === null) throw new Error(`h2load exited (${code}) without a summary; see ${child.log}`);
+        const seconds = Number(finished[1]) / (finished[2] === 'ms' ? 1000 : 1);
+        const lines = readFileSync(logFile, 'utf8').trim().split('\n').filter(Boolean);
+        const durations = lines.map((line) => Number(line.split('\t')[2])).sort((a, b) => a - b);
+        const statusErrors = lines.filter((line) => Number(line.split('\t')[1]) > 399).length;
+        const at = (q: number): number => (durations.length === 0 ? 0 : durations[Math.min(durations.length - 1, Math.floor(q * durations.length))]! / 1000);
+        const requests = Number(done[1]);
+        return {
+          requests,
+          seconds,
+          rps: seconds > 0 ? requests / seconds : 0,
+          p50Ms: at(0.5),
+          p99Ms: at(0.99),
+          bytes: traffic === null ? 0 : Number(traffic[1]),
+          errors: { connect: 0, read: Number(done[4]), write: 0, status: statusErrors, timeout: Number(done[5]) },
+        };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }

@@ -5,16 +5,32 @@
  * before its response is complete (BENCHMARKING.md, 6); without them the reference leaks upstream
  * sockets (paused mid-body, nobody reading) every time wrk cuts a run off.
  *
- * Usage: node naive-proxy.js <target-url> [port]   (prints {"port":N} once listening)
+ * With `cert` and `key` (PEM files) it is the naive TLS proxy: `http2.createSecureServer` with
+ * `allowHTTP1`, the same handler, and h2's pseudo-header fields left out (http.request refuses
+ * them), `:authority` as Host.
+ *
+ * Usage: node naive-proxy.js <target-url> [port] [cert key]   (prints {"port":N} once listening)
  */
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
+import * as http2 from 'node:http2';
 
 const target = new URL(process.argv[2] ?? 'http://127.0.0.1:8080');
 const agent = new http.Agent({ keepAlive: true });
 
-const server = http.createServer((req, res) => {
+const [, , , , cert, key] = process.argv;
+
+function headersOf(req: http.IncomingMessage): http.IncomingHttpHeaders {
+  if (req.httpVersionMajor !== 2) return req.headers;
+  const headers: http.IncomingHttpHeaders = {};
+  for (const name in req.headers) if (name.charCodeAt(0) !== 58) headers[name] = req.headers[name];
+  headers.host ??= req.headers[':authority'] as string | undefined;
+  return headers;
+}
+
+const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
   const upstream = http.request(
-    { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent },
+    { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: headersOf(req), agent },
     (upRes) => {
       res.writeHead(upRes.statusCode ?? 502, upRes.headers);
       upRes.pipe(res);
@@ -28,7 +44,12 @@ const server = http.createServer((req, res) => {
     res.end();
   });
   req.pipe(upstream);
-});
+};
+
+const server =
+  cert === undefined || key === undefined
+    ? http.createServer(handler)
+    : (http2.createSecureServer({ cert: readFileSync(cert), key: readFileSync(key), allowHTTP1: true }, handler as never) as unknown as http.Server);
 
 server.listen(Number(process.argv[3] ?? 0), '127.0.0.1', () => {
   console.log(JSON.stringify({ port: (server.address() as { port: number }).port }));

@@ -3,8 +3,10 @@
  * of measured runs in alternating order (C N D, D N C, ...), each server kept up between runs.
  */
 import * as http from 'node:http';
+import * as https from 'node:https';
+import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
-import type { LoadGenerator, LoadSpec } from './loadgen.js';
+import { h2load, type LoadGenerator, type LoadSpec } from './loadgen.js';
 import type { Gate, RunResult } from './measure.js';
 import { freePort, sleep, startServer, stop, type Child } from './procs.js';
 import { socketsTo, type SocketCount } from './stats.js';
@@ -34,7 +36,15 @@ export interface Scenario {
   status: number;
   /** Routes in the tables of the `paths` and `hosts` targets. */
   tableSize?: number;
+  /**
+   * The proxies listen with TLS (the test certificate) and the client speaks HTTPS (wrk) or h2
+   * (h2load); the upstream stays cleartext HTTP/1.1.
+   */
+  protocol?: 'https' | 'h2';
 }
+
+/** The test-only certificate the TLS scenarios serve (fixtures/tls/). */
+const TLS_FILES = ['cert.pem', 'key.pem'].map((name) => fileURLToPath(new URL(`../fixtures/tls/${name}`, import.meta.url)));
 
 const MiB = 1024 * 1024;
 const TABLE_SIZE = 10_000;
@@ -51,6 +61,9 @@ export const SCENARIOS: readonly Scenario[] = [
     path: (u) => `/svc${TABLE_SIZE - 1}${u.paths.small}`,
     method: 'GET', bodyBytes: 0, targets: ['candidate', 'paths', 'hosts'], base: 'direct', status: 200, tableSize: TABLE_SIZE,
   },
+  { id: 'https', title: 'small GET over HTTPS (HTTP/1.1, keep-alive, 50 conns)', connections: 50, path: (u) => u.paths.small, method: 'GET', bodyBytes: 0, targets: ['candidate', 'naive', 'direct'], base: 'direct', status: 200, protocol: 'https' },
+  // No `direct`: the upstream speaks no h2. Both proxies get h2 clients, one stream per connection.
+  { id: 'h2', title: 'small GET over h2 (TLS, 50 conns, 1 stream each)', connections: 50, path: (u) => u.paths.small, method: 'GET', bodyBytes: 0, targets: ['candidate', 'naive'], base: 'direct', status: 200, protocol: 'h2' },
   { id: 'slow', title: 'slow upstream (10 ms, Node fixture), 500 conns', connections: 500, path: (u) => u.paths.small, method: 'GET', bodyBytes: 0, targets: ['candidate', 'naive', 'direct'], base: 'direct', slowMs: 10, status: 200 },
 ];
 
@@ -105,6 +118,8 @@ export interface ScenarioResult {
   health: { target: TargetName; status: number | string }[];
   /** What the candidate wrote to stderr (warnings, internal errors), if anything. */
   candidateStderr: string;
+  /** The load generator, when the scenario uses its own (h2load for h2). */
+  generator?: string;
   error?: string;
 }
 
@@ -120,7 +135,9 @@ export const READY = /"port":(\d+)/;
 /** One request with its own connection; resolves to the status or the error code. */
 export function probe(url: string, timeoutMs = 5000): Promise<number | string> {
   return new Promise((resolve) => {
-    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+    // The TLS scenarios serve the test certificate on loopback: nothing to verify it against here.
+    const get = url.startsWith('https:') ? (u: string, o: https.RequestOptions, f: (res: http.IncomingMessage) => void) => https.get(u, { ...o, rejectUnauthorized: false }, f) : http.get;
+    const req = get(url, { agent: false, timeout: timeoutMs }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
       res.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
@@ -146,10 +163,10 @@ async function settleSockets(pid: number, port: number): Promise<{ atEnd: Socket
 export type CandidateMode = 'normal' | 'open' | `paths:${number}` | `hosts:${number}`;
 
 /** proxy-breaker (from the dist snapshot) or the naive proxy in front of `origin`; `tag` names its log. */
-export function startProxy(target: 'candidate' | 'naive', tag: string, ctx: BenchContext, origin: string, mode: CandidateMode = 'normal'): Promise<Child & { port: number }> {
+export function startProxy(target: 'candidate' | 'naive', tag: string, ctx: BenchContext, origin: string, mode: CandidateMode = 'normal', tls = false): Promise<Child & { port: number }> {
   const args = target === 'candidate'
-    ? [...(ctx.candidateFlags ?? []), ctx.scripts.candidate, `${ctx.dist}/lib/index.js`, origin, mode]
-    : [ctx.scripts.naive, origin];
+    ? [...(ctx.candidateFlags ?? []), ctx.scripts.candidate, `${ctx.dist}/lib/index.js`, origin, mode, ...(tls ? TLS_FILES : [])]
+    : [ctx.scripts.naive, origin, ...(tls ? ['0', ...TLS_FILES] : [])];
   return startServer(`${target}-${tag}`, process.execPath, args, READY);
 }
 
@@ -164,15 +181,15 @@ async function startTargets(s: Scenario, ctx: BenchContext, upstream: Upstream):
     let child: Child & { port: number };
     if (target === 'candidate') {
       const origin = s.open ? `http://127.0.0.1:${await freePort()}` : upstream.url;
-      child = await startProxy('candidate', s.id, ctx, origin, s.open ? 'open' : 'normal');
+      child = await startProxy('candidate', s.id, ctx, origin, s.open ? 'open' : 'normal', s.protocol !== undefined);
     } else if (target === 'paths' || target === 'hosts') {
       child = await startProxy('candidate', `${s.id}-${target}`, ctx, upstream.url, `${target}:${s.tableSize ?? 1}`);
     } else if (target === 'naive') {
-      child = await startProxy('naive', s.id, ctx, upstream.url);
+      child = await startProxy('naive', s.id, ctx, upstream.url, 'normal', s.protocol !== undefined);
     } else {
       child = await startServer(`hello-${s.id}`, node, [ctx.scripts.hello], READY);
     }
-    servers.set(target, { url: `http://127.0.0.1:${child.port}`, pid: child.pid, child });
+    servers.set(target, { url: `${s.protocol === undefined ? 'http' : 'https'}://127.0.0.1:${child.port}`, pid: child.pid, child });
   }
   return servers;
 }
@@ -186,7 +203,8 @@ export async function trip(url: string): Promise<void> {
 }
 
 export async function runScenario(s: Scenario, ctx: BenchContext): Promise<ScenarioResult> {
-  const { config, generator, gate } = ctx;
+  const { config, gate } = ctx;
+  let generator = ctx.generator;
   const result: ScenarioResult = {
     id: s.id, title: s.title, connections: s.connections, url: {}, upstream: '', targets: s.targets, base: s.base,
     status: s.status, runs: [], sockets: [], health: [], candidateStderr: '',
@@ -199,6 +217,12 @@ export async function runScenario(s: Scenario, ctx: BenchContext): Promise<Scena
     if (s.slowMs !== undefined) {
       upstream = await startFixture(ctx.dist, s.slowMs);
       extra.push(upstream.child);
+    }
+    if (s.protocol === 'h2') {
+      const h2 = h2load();
+      if (h2 === undefined) throw new Error('the h2 scenario needs h2load (Debian package nghttp2-client)');
+      generator = h2;
+      result.generator = h2.version;
     }
     result.upstream = s.slowMs !== undefined ? `${upstream.version}, slow mode ${s.slowMs} ms` : upstream.version;
     servers = await startTargets(s, ctx, upstream);

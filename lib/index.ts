@@ -13,7 +13,9 @@ export {
   UpstreamTimeoutError,
 } from './errors.js';
 export { createProxy, Proxy, SERVER_LIMITS } from './proxy/proxy.js';
-export type { HealthChangeInfo, ProxyErrorInfo, ProxyEvents, RejectInfo, ResponseInfo, StateChangeInfo } from './proxy/proxy.js';
+export type { HealthChangeInfo, ListenOptions, ProxyErrorInfo, ProxyEvents, RejectInfo, ResponseInfo, StateChangeInfo } from './proxy/proxy.js';
+export { H2_LIMITS } from './proxy/server.js';
+export type { TlsCertificate } from './proxy/server.js';
 export { latencyQuantile } from './proxy/snapshot.js';
 export type { ConnectionsSnapshot, HealthSnapshot, LatencySnapshot, Outcome, ProxySnapshot, QueueSnapshot, RouteSnapshot, TargetSnapshot } from './proxy/snapshot.js';
 export type { BreakerAction, BreakerControl } from './proxy/control.js';

@@ -27,8 +27,9 @@ test('listen, admin and log are taken out; the rest are proxy options', () => {
     listen: { port: 0, host: '::1' },
     admin: { port: 9090, host: '127.0.0.1', token: 't' },
     log: { format: 'json', accessLog: true },
+    tls: {},
   });
-  assert.deepEqual(parseConfigText('{"routes": []}', 'p.json'), { proxy: { routes: [] }, listen: {}, admin: undefined, log: {} });
+  assert.deepEqual(parseConfigText('{"routes": []}', 'p.json'), { proxy: { routes: [] }, listen: {}, admin: undefined, log: {}, tls: {} });
 });
 
 test('the shapes of listen, admin and log are checked, naming the path', () => {
@@ -87,7 +88,7 @@ test('a validation error names the file and path, or the flag that set the value
     }
     assert.fail('expected an error');
   };
-  assert.match(resolve({ routes: ROUTES, prot: 1 }), /^FILE: prot: unknown option \(known: target, .*, listen, admin, log\)$/);
+  assert.match(resolve({ routes: ROUTES, prot: 1 }), /^FILE: prot: unknown option \(known: target, .*, listen, admin, log, tls\)$/);
   assert.equal(resolve({ routes: ROUTES, breaker: { resetTimeout: 5000 } }, ['--reset-timeout-max', '1000']), '--reset-timeout-max: expected >= resetTimeout (5000), got 1000');
   assert.equal(resolve({ routes: [{ match: '/', targets: ['ftp://x'] }] }), 'FILE: routes[0].targets[0]: "ftp://x" is not an http(s) URL');
   assert.equal(resolve({ routes: ROUTES, breaker: 5 }, ['--failure-threshold', '2']), 'FILE: breaker: expected an object, got 5');

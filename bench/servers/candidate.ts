@@ -6,13 +6,15 @@
  * - `paths:N`: `/svc0` .. `/svc<N-1>` (a request for `/svc<N-1>/...` takes the last);
  * - `hosts:N`: `svc0.bench.test` .. `svc<N-2>.bench.test`, then `127.0.0.1`, the Host wrk sends.
  *
- * Usage: node candidate.js <dist/lib/index.js> <target-url> [normal|open|paths:N|hosts:N]   (prints {"port":N})
+ * With `cert` and `key` (PEM files) it listens with TLS: HTTPS and h2 by ALPN.
+ *
+ * Usage: node candidate.js <dist/lib/index.js> <target-url> [normal|open|paths:N|hosts:N] [cert key]   (prints {"port":N})
  * SIGTERM exits through process.exit(), so `--cpu-prof` gets to write its profile.
  */
 import { pathToFileURL } from 'node:url';
 import type * as Lib from '../../lib/index.js';
 
-const [entry, target, mode = 'normal'] = process.argv.slice(2);
+const [entry, target, mode = 'normal', cert, key] = process.argv.slice(2);
 if (entry === undefined || target === undefined) throw new Error('usage: candidate <dist/lib/index.js> <target-url> [normal|open|paths:N|hosts:N]');
 const lib = (await import(pathToFileURL(entry).href)) as typeof Lib;
 
@@ -28,7 +30,9 @@ function options(): Lib.ProxyOptions {
 
 const proxy = lib.createProxy(options());
 proxy.on('error', (error) => console.error('proxy error event:', error));
-const address = await proxy.listen(0, '127.0.0.1');
+const { readFileSync } = await import('node:fs');
+const tls = cert === undefined || key === undefined ? undefined : { cert: readFileSync(cert), key: readFileSync(key) };
+const address = await proxy.listen(0, '127.0.0.1', { tls });
 console.log(JSON.stringify({ port: address.port }));
 process.on('SIGTERM', () => process.exit(0));
 process.stdin.on('end', () => process.exit(0)).resume();

@@ -102,6 +102,12 @@ export function metricsText(snapshot: ProxySnapshot): string {
     duration.sample('_count', { target: origin }, histogram.count);
   }
   const families = [requests, state, transitions, rejections, inFlight, connections, opened, duration, statusRetries, slowCalls, health, inRotation, checks, ...routeFamilies(snapshot)];
+  const tls = snapshot.tlsRequests;
+  if (tls !== undefined) {
+    const clients = new Family('proxy_breaker_tls_requests_total', 'counter', 'Client requests received on the TLS listener, by protocol (h2 or http/1.1).');
+    for (const protocol of ['http/1.1', 'h2'] as const) clients.sample('', { protocol }, tls[protocol]);
+    families.push(clients);
+  }
   return `${families.map((family) => family.lines.join('\n')).join('\n')}\n`;
 }
 

@@ -39,6 +39,7 @@ export class AccessLog {
         outcome: info.outcome,
         state: info.state,
         retries: info.retries,
+        protocol: info.req.httpVersionMajor === 2 ? 'h2' : `http/${info.req.httpVersion}`,
       })}\n`,
     );
     if (!this.#scheduled) {

@@ -26,6 +26,8 @@ export interface CliArgs {
   /** The admin server flags, as given. */
   admin: { port?: number; host?: string; token?: string };
   accessLog: boolean | undefined;
+  /** `--tls-cert` and `--tls-key`, as given. */
+  tls: { cert?: string; key?: string };
   /** The proxy options the flags set, and only those. */
   proxy: ProxyOptions;
   /** Option paths the flags set, each with its flag: `breaker.failureThreshold` -> `--failure-threshold`. */
@@ -93,8 +95,9 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     else set(entry, flagValue(entry, value as string | boolean));
   }
 
-  const { listen = {}, admin = {}, log = {}, ...proxy } = root as {
+  const { listen = {}, admin = {}, log = {}, tls = {}, ...proxy } = root as {
     listen?: CliArgs['listen'];
+    tls?: CliArgs['tls'];
     admin?: CliArgs['admin'];
     log?: { format?: LogFormat; accessLog?: boolean };
   } & ProxyOptions;
@@ -108,6 +111,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     listen,
     admin,
     accessLog: log.accessLog,
+    tls,
     proxy,
     flagOf,
   };

@@ -45,6 +45,8 @@ export interface FileConfig {
   listen: ListenConfig;
   admin: AdminConfig | undefined;
   log: Partial<LogConfig>;
+  /** The certificate and key paths, relative to the file. */
+  tls: { cert?: string; key?: string };
 }
 
 /** The keys the CLI adds to `ProxyOptions` at the top of the file. */
@@ -83,12 +85,13 @@ export function parseConfigText(text: string, file: string): FileConfig {
 function splitConfig(value: unknown): FileConfig {
   const top = validateObject(value, '', 'a JSON object like {"routes": [...]} at the top');
   rejectUnknownKeys(top, TOP_KEYS, '');
-  const { listen, admin, log, ...proxy } = top;
+  const { listen, admin, log, tls, ...proxy } = top;
   return {
     proxy: proxy as ProxyOptions,
     listen: given(FILE_SECTIONS.listen, listen, 'listen') as ListenConfig,
     admin: adminConfig(admin),
     log: given(FILE_SECTIONS.log, log, 'log') as Partial<LogConfig>,
+    tls: given(FILE_SECTIONS.tls, tls, 'tls') as FileConfig['tls'],
   };
 }
 

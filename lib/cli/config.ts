@@ -9,6 +9,7 @@ import { resolveProxyOptions, type ProxyConfig, type ProxyOptions } from '../pro
 import { checked, flagForPath, type CliArgs } from './args.js';
 import { CliError } from './cli-error.js';
 import { readConfigFile, type AdminConfig, type LogConfig } from './config-file.js';
+import { resolveTls, type TlsFiles } from './tls.js';
 import { ADMIN_TOKEN_ENV, CLI_ADMIN_OPTIONS, LISTEN_OPTIONS, LOG_OPTIONS } from './options.js';
 import { readTrustFiles } from './trust-files.js';
 
@@ -23,6 +24,8 @@ export interface CliConfig {
   /** From the config file's `admin`; for the admin server. */
   admin: AdminConfig | undefined;
   log: LogConfig;
+  /** The certificate the proxy port serves (HTTPS and h2); plain HTTP when undefined. */
+  tls: TlsFiles | undefined;
   configFile: string | undefined;
 }
 
@@ -53,6 +56,7 @@ export function resolveCliConfig(args: CliArgs, base: ProxyOptions = {}): CliCon
       format: args.logFormat ?? file?.log.format ?? LOG_OPTIONS.format.default,
       accessLog: args.accessLog ?? file?.log.accessLog ?? LOG_OPTIONS.accessLog.default,
     },
+    tls: resolveTls(args, file?.tls, args.config),
     configFile: args.config,
   };
 }

@@ -4,7 +4,7 @@
  * admin server's tables are reused as they are; a flag is one entry wherever it is declared.
  */
 import { ADMIN_OPTIONS, checkListenHost, PORT_RULE } from '../admin/options.js';
-import { booleanOption, choiceOption, customOption, defaultText, numberOption, type FlagSpec, type Option, type OptionTable } from '../options.js';
+import { booleanOption, choiceOption, customOption, defaultText, numberOption, stringOption, type FlagSpec, type Option, type OptionTable } from '../options.js';
 import { FALLBACK_OPTIONS } from '../proxy/fallback.js';
 import { PROXY_BREAKER_OPTIONS, PROXY_OPTIONS } from '../proxy/options.js';
 
@@ -31,8 +31,17 @@ export const LOG_OPTIONS = {
   accessLog: booleanOption({ default: false, doc: 'one JSON line per request on stdout', flag: { name: 'access-log' } }),
 } as const;
 
+/**
+ * The config file's `tls`: serve HTTPS and HTTP/2 (by ALPN) on the proxy port. Paths in the file
+ * are relative to the file; SIGHUP reads both files again.
+ */
+export const TLS_OPTIONS = {
+  cert: stringOption({ default: undefined, doc: 'serve HTTPS and HTTP/2 with this PEM certificate (chain); needs --tls-key; SIGHUP reloads it', flag: { name: 'tls-cert', value: 'FILE' } }),
+  key: stringOption({ default: undefined, doc: 'the PEM private key of --tls-cert', flag: { name: 'tls-key', value: 'FILE' } }),
+} as const;
+
 /** The config file's own sections, beside the proxy's options at the top. */
-export const FILE_SECTIONS = { listen: LISTEN_OPTIONS, admin: CLI_ADMIN_OPTIONS, log: LOG_OPTIONS } as const;
+export const FILE_SECTIONS = { listen: LISTEN_OPTIONS, admin: CLI_ADMIN_OPTIONS, log: LOG_OPTIONS, tls: TLS_OPTIONS } as const;
 
 /** A flag as the parser and `--help` see it: its spec, its doc, and the config path it sets. */
 export interface FlagEntry {
@@ -70,6 +79,7 @@ export const FLAG_ENTRIES: readonly FlagEntry[] = [
   },
   switchFlag('strip-prefix', 'strip the matched path prefix of every --route (per route in the config file)'),
   ...flagsOf(LISTEN_OPTIONS, 'listen'),
+  ...flagsOf(TLS_OPTIONS, 'tls'),
   ...flagsOf(PROXY_BREAKER_OPTIONS, 'breaker'),
   ...flagsOf(PROXY_OPTIONS, ''),
   ...flagsOf(FALLBACK_OPTIONS, 'fallback'),

@@ -12,6 +12,7 @@ import type { Log, Output } from './log.js';
 import { DRAIN_MS, onReloadSignal, onStopSignals } from './process.js';
 import { reloadConfig } from './reload.js';
 import { httpUrl, routesSummary } from './table.js';
+import { readCertificate, type TlsFiles } from './tls.js';
 
 export interface Io {
   stdout: Output;
@@ -48,8 +49,9 @@ export async function startProxy(config: CliConfig, log: Log): Promise<Started> 
   }
   const { host, port } = config.listen;
   try {
-    const address = await proxy.listen(port, host);
-    return { proxy, url: httpUrl(host, address.port) };
+    const address = await proxy.listen(port, host, config.tls === undefined ? {} : { tls: config.tls.certificate });
+    const url = httpUrl(host, address.port);
+    return { proxy, url: config.tls === undefined ? url : `https${url.slice('http'.length)}` };
   } catch (error) {
     await proxy.close(0);
     throw listenError(error, host, port);
@@ -97,13 +99,28 @@ export async function serve(args: CliArgs, config: CliConfig, io: Io, log: Log):
   };
   // Handlers first: whoever reads the line below may signal at once.
   onStopSignals({ log, stop: close, inFlight: () => proxy.inFlight });
-  if (config.configFile !== undefined) {
+  if (config.configFile !== undefined || config.tls !== undefined) {
     let current = config;
     onReloadSignal(() => {
-      current = reloadConfig(args, current, proxy, log);
+      if (current.configFile !== undefined) current = reloadConfig(args, current, proxy, log);
+      if (config.tls !== undefined) reloadCertificate(current.tls ?? config.tls, proxy, log);
     });
   }
   io.stdout.write(`proxy-breaker listening on ${url} -> ${routesSummary(config.resolved)}\n`);
   if (admin !== undefined) io.stdout.write(`admin API, metrics and dashboard on ${admin.url}/\n`);
   return { url, close };
+}
+
+/**
+ * SIGHUP with TLS: reads the certificate and key again and serves them to new connections; open
+ * connections keep theirs. A file that cannot be read or used changes nothing, and says why.
+ */
+export function reloadCertificate(files: TlsFiles, proxy: Proxy, log: Log): void {
+  try {
+    proxy.setCertificate(readCertificate(files.cert, files.key));
+  } catch (error) {
+    log.event('error', 'certificateReloadFailed', `certificate reload failed, keeping the old one: ${(error as Error).message}`, { cert: files.cert, key: files.key });
+    return;
+  }
+  log.event('info', 'certificateReload', `reloaded the certificate ${files.cert}`, { cert: files.cert, key: files.key });
 }

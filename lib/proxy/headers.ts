@@ -247,7 +247,7 @@ export function headProblem(req: IncomingMessage): HeadProblem | undefined {
   const raw = req.rawHeaders;
   if (raw.length > 2 * MAX_REQUEST_FIELDS) return 'fields';
   const coding = req.headers['transfer-encoding'];
-  if (coding !== undefined && (req.httpVersionMinor === 0 || coding.toLowerCase() !== 'chunked')) return 'framing';
+  if (coding !== undefined && (req.httpVersion === '1.0' || coding.toLowerCase() !== 'chunked')) return 'framing';
   const host = req.headers.host;
   if (host !== undefined && !isValidHost(host)) return 'host';
   let hosts = 0;

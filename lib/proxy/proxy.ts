@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
+import type * as http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { CircuitState } from '../breaker/breaker.js';
@@ -20,6 +21,7 @@ import { someLimited, type QueueDispatcher } from './queue.js';
 import { RouteTable, type Admission, type Route } from './routes.js';
 import { TargetRegistry, type Outcome, type Target } from './target.js';
 import { Breakers, type BreakerControl } from './control.js';
+import { closeH2, createSecureServer, type ClientProtocol, type TlsCertificate } from './server.js';
 import type { ProxySnapshot, RouteSnapshot } from './snapshot.js';
 import { answerSocket, Tunnel } from './upgrade.js';
 
@@ -151,6 +153,10 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   #config: ProxyConfig;
   #routes: RouteTable;
   #server: http.Server | undefined;
+  /** The TLS listener (HTTP/1.1 and h2), when `listen()` was given a certificate. */
+  #secure: http2.Http2SecureServer | undefined;
+  /** Requests that arrived over TLS, by protocol. */
+  readonly #tlsRequests: Record<ClientProtocol, number> = { 'http/1.1': 0, h2: 0 };
   /** What every request's attempt shares: the retry budget (and requests in flight), the events, open tunnels. */
   readonly #attempts: AttemptContext;
   readonly #observed = new WeakSet<Target>();
@@ -391,13 +397,32 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       time: Date.now(),
       targets: [...this.#registry.values()].map((target) => target.snapshot()),
       routes: this.#routes.routes.map(routeSnapshot),
+      // Only with a TLS listener, so that a cleartext proxy's metrics show no family that stays 0.
+      ...(this.#secure === undefined ? {} : { tlsRequests: { ...this.#tlsRequests } }),
     };
   }
 
-  /** Starts a server for this proxy; resolves to the bound address. */
-  listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
+  /**
+   * Starts a server for this proxy; resolves to the bound address. With `options.tls` it serves
+   * HTTPS, and HTTP/2 to clients that offer `h2` by ALPN, on that port (server.ts); a certificate
+   * or key Node cannot use rejects. `proxy.handler` mounted on an `http` or `https` server of
+   * one's own works as well; an h2 request needs the request and response classes of server.ts,
+   * which only `listen()` sets up.
+   */
+  listen(port = 0, host = '127.0.0.1', options: ListenOptions = {}): Promise<AddressInfo> {
     if (this.#server !== undefined) return Promise.reject(new Error('listen() was called already'));
-    const server = createServer(this);
+    let server: http.Server;
+    if (options.tls === undefined) {
+      server = createServer(this);
+    } else {
+      try {
+        const secure = createSecureServer(options.tls, { handler: this.handler, upgrade: this.upgrade, counted: this.#countTls }, configureServer);
+        this.#secure = secure;
+        server = secure as unknown as http.Server;
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     this.#server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -406,6 +431,20 @@ export class Proxy extends EventEmitter<ProxyEvents> {
         resolve(server.address() as AddressInfo);
       });
     });
+  }
+
+  readonly #countTls = (protocol: ClientProtocol): void => {
+    this.#tlsRequests[protocol]++;
+  };
+
+  /**
+   * Swaps the TLS listener's certificate: new connections get it, connections open now keep the
+   * one they started with (`server.setSecureContext()`). Throws when Node cannot use the pair,
+   * or when the proxy is not listening with TLS; the old certificate stays then.
+   */
+  setCertificate(certificate: TlsCertificate): void {
+    if (this.#secure === undefined) throw new Error('setCertificate(): the proxy is not listening with TLS');
+    this.#secure.setSecureContext({ cert: certificate.cert, key: certificate.key });
   }
 
   /**
@@ -418,13 +457,18 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     const server = this.#server;
     if (server !== undefined) {
       const closed = stopAccepting(server);
+      const secure = this.#secure;
+      if (secure !== undefined) closeH2(secure, true);
       server.closeIdleConnections();
       const deadline = performance.now() + drainTimeout;
       while (this.inFlight > 0 && performance.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 20));
         server.closeIdleConnections();
       }
-      server.closeAllConnections();
+      // The TLS server's HTTP/1.1 connections are tracked by Node's http code too, but
+      // Http2SecureServer does not expose closeAllConnections().
+      http.Server.prototype.closeAllConnections.call(server);
+      if (secure !== undefined) closeH2(secure, false);
       for (const tunnel of this.#attempts.tunnels) tunnel.close();
       await closed;
     }
@@ -449,14 +493,35 @@ export function createServer(proxy: Proxy): http.Server {
     },
     proxy.handler,
   );
-  server.maxRequestsPerSocket = SERVER_LIMITS.maxRequestsPerSocket;
   server.on('upgrade', proxy.upgrade);
-  server.on('connect', (_req: IncomingMessage, socket: Duplex) => {
+  configureServer(server);
+  return server;
+}
+
+/** `listen()`'s options. */
+export interface ListenOptions {
+  /** Serve HTTPS (and h2 by ALPN) with this certificate and key, PEM. */
+  tls?: TlsCertificate | undefined;
+}
+
+/**
+ * SERVER_LIMITS and the listeners every HTTP/1.1 server of the proxy shares, the TLS one's
+ * included (it reads them as properties: Node's http server code runs with it as `this`).
+ */
+function configureServer(server: http.Server): void {
+  server.headersTimeout = SERVER_LIMITS.headersTimeout;
+  server.requestTimeout = SERVER_LIMITS.requestTimeout;
+  (server as { connectionsCheckingInterval?: number }).connectionsCheckingInterval = SERVER_LIMITS.connectionsCheckingInterval;
+  server.keepAliveTimeout = SERVER_LIMITS.keepAliveTimeout;
+  (server as { maxHeaderSize?: number }).maxHeaderSize = SERVER_LIMITS.maxHeaderSize;
+  server.maxRequestsPerSocket = SERVER_LIMITS.maxRequestsPerSocket;
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    // On the TLS server an h2 CONNECT comes here too, with a response in place of a socket.
+    if (req.httpVersionMajor === 2) return sendAnswer(socket as unknown as ServerResponse, REFUSE_CONNECT.status, REFUSE_CONNECT.error, '', undefined, REFUSE_CONNECT.extra);
     socket.on('error', () => socket.destroy());
     answerSocket(socket, REFUSE_CONNECT.status, REFUSE_CONNECT.error, '', undefined, REFUSE_CONNECT.extra);
   });
   server.on('clientError', onClientError);
-  return server;
 }
 
 function routeSnapshot(route: Route): RouteSnapshot {
@@ -517,7 +582,9 @@ function onClientError(error: Error & { code?: string }, socket: Duplex): void {
 
 /** Answers a request refused before routing; a `close` refusal also condemns its connection. */
 function refuseRequest(req: IncomingMessage, res: ServerResponse, refusal: RequestRefusal): void {
-  if (refusal.close) {
+  // An h2 stream's `req.socket` is its connection's, which every other stream shares, and h2
+  // framing cannot be lost to one request: only an HTTP/1.x connection is condemned.
+  if (refusal.close && req.httpVersionMajor === 1) {
     res.shouldKeepAlive = false;
     // Node has parsed (and will hand over) whatever was pipelined behind this request already.
     (req.socket as ClientSocket)[kRefused] = true;

@@ -161,6 +161,8 @@ export interface ProxySnapshot {
   /** Every target of the current configuration, shared ones once. */
   targets: TargetSnapshot[];
   routes: RouteSnapshot[];
+  /** Client requests that arrived over the TLS listener, by protocol (counters); only when `listen()` serves TLS. */
+  tlsRequests?: { 'http/1.1': number; h2: number };
 }
 
 /**
