@@ -87,7 +87,7 @@ function cardFor(origin) {
   var q = function (s) { return node.querySelector(s); };
   c = { origin: origin, node: node, points: [], transitions: [], state: null, forced: false, nextAttemptAt: null,
     els: { origin: q('.origin'), badge: q('.badge'), routes: q('.routes'), health: q('.health'), failures: q('.failures'), rps: q('.rps'),
-      errors: q('.errors'), p50: q('.p50'), p99: q('.p99'), inflight: q('.inflight'), retried: q('.retried'), probe: q('.probe'),
+      errors: q('.errors'), p50: q('.p50'), p99: q('.p99'), inflight: q('.inflight'), retried: q('.retried'), slow: q('.slow'), probe: q('.probe'),
       area: q('.area'), req: q('.req'), err: q('.err'), spark: q('.spark'), timeline: q('.timeline') } };
   c.els.origin.textContent = origin;
   c.els.origin.title = origin;
@@ -127,6 +127,8 @@ function apply(c, t) {
   c.els.p99.textContent = millis(t.latency.p99Ms);
   c.els.inflight.textContent = String(t.inFlight);
   // Answers dropped for a retry elsewhere (retryOn): shown once there are any.
+  c.els.slow.parentNode.hidden = !t.counts.slowCalls;
+  c.els.slow.textContent = String(t.counts.slowCalls);
   c.els.retried.parentNode.hidden = !t.statusRetries;
   c.els.retried.textContent = t.statusRetries + (t.retryAfterAt !== null && t.retryAfterAt > now() ? ' \\u00b7 Retry-After' : '');
 }
@@ -330,6 +332,7 @@ ${signOut ? SIGN_OUT : ''}</header>
 <div><dt>p99</dt><dd class="p99"></dd></div>
 <div><dt>In flight</dt><dd class="inflight"></dd></div>
 <div hidden><dt>Retried on status</dt><dd class="retried"></dd></div>
+<div hidden><dt>Slow calls</dt><dd class="slow"></dd></div>
 </dl>
 <p class="probe"></p>
 <svg class="spark" viewBox="0 0 300 36" preserveAspectRatio="none" role="img"><path class="area"/><path class="req"/><path class="err"/></svg>

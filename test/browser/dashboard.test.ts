@@ -114,6 +114,7 @@ test('the dashboard shows a tripped target OPEN and then CLOSED after recovery, 
   assert.match(await page.evaluate<string>(`${card}.querySelector('.failures').textContent`), /^3 \/ 3$/);
   assert.match(await page.evaluate<string>(`${card}.querySelector('.probe').textContent`), /Next probe in \d/);
   assert.match(await page.evaluate<string>(`${card}.querySelector('.timeline').textContent`), /CLOSED → OPEN/);
+  assert.equal(await page.evaluate(`${card}.querySelector('.slow').parentNode.hidden`), true, 'no slow calls: their line stays hidden');
   await new Promise((resolve) => setTimeout(resolve, 300)); // let the flash animation settle
   save('dashboard-open.png', await page.screenshot());
 
