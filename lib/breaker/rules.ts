@@ -126,43 +126,56 @@ function windowOptions(options: FailureRateOptions): { percentage: number; minRe
 }
 
 /**
- * Opens when, within a sliding time window, at least `minRequests` calls completed and at least
- * `percentage`% of them failed. Catches a target that fails every other request, which a
- * consecutive count never sees (istio/api#3766). A slow success is a success here.
+ * What the two rate rules share: the options of a sliding time window and the window itself.
+ * Each rule says what it counts against `percentage` of the calls.
  */
-export class FailureRate implements TripRule {
+abstract class WindowRule implements TripRule {
   readonly timed = true;
   readonly percentage: number;
   readonly minRequests: number;
   readonly window: number;
-  readonly #calls: CallWindow;
+  protected readonly calls: CallWindow;
 
   constructor(options: FailureRateOptions) {
     const { percentage, minRequests, window, buckets } = windowOptions(options);
     this.percentage = percentage;
     this.minRequests = minRequests;
     this.window = window;
-    this.#calls = new CallWindow(window, buckets);
+    this.calls = new CallWindow(window, buckets);
   }
+
+  abstract failure(now: number): boolean;
 
   success(now: number): void {
-    this.#calls.add(now, 0);
+    this.calls.add(now, 0);
   }
 
+  reset(): void {
+    this.calls.reset();
+  }
+
+  /** Whether `part` of `calls` trips the rule: enough calls, and at least `percentage`% of them. */
+  protected trips(calls: number, part: number): boolean {
+    return calls >= this.minRequests && part * 100 >= this.percentage * calls;
+  }
+}
+
+/**
+ * Opens when, within a sliding time window, at least `minRequests` calls completed and at least
+ * `percentage`% of them failed. Catches a target that fails every other request, which a
+ * consecutive count never sees (istio/api#3766). A slow success is a success here.
+ */
+export class FailureRate extends WindowRule {
   failure(now: number): boolean {
-    this.#calls.add(now, 1);
-    const { calls, failures } = this.#calls.counts(now);
-    return calls >= this.minRequests && failures * 100 >= this.percentage * calls;
+    this.calls.add(now, 1);
+    const { calls, failures } = this.calls.counts(now);
+    return this.trips(calls, failures);
   }
 
   /** Calls and failures inside the window that ends at `now`. */
   counts(now: number): { calls: number; failures: number } {
-    const { calls, failures } = this.#calls.counts(now);
+    const { calls, failures } = this.calls.counts(now);
     return { calls, failures };
-  }
-
-  reset(): void {
-    this.#calls.reset();
   }
 }
 
@@ -172,43 +185,21 @@ export class FailureRate implements TripRule {
  * every request, but in seconds, is as good as down for its callers. What "slow" means is the
  * caller's to say (`Ticket.slowSuccess()`); a failure counts as a call, not as a slow one.
  */
-export class SlowCallRate implements TripRule {
-  readonly timed = true;
-  readonly percentage: number;
-  readonly minRequests: number;
-  readonly window: number;
-  readonly #calls: CallWindow;
-
-  constructor(options: FailureRateOptions) {
-    const { percentage, minRequests, window, buckets } = windowOptions(options);
-    this.percentage = percentage;
-    this.minRequests = minRequests;
-    this.window = window;
-    this.#calls = new CallWindow(window, buckets);
-  }
-
-  success(now: number): void {
-    this.#calls.add(now, 0);
-  }
-
+export class SlowCallRate extends WindowRule {
   slowSuccess(now: number): boolean {
-    this.#calls.add(now, 2);
-    const { calls, slow } = this.#calls.counts(now);
-    return calls >= this.minRequests && slow * 100 >= this.percentage * calls;
+    this.calls.add(now, 2);
+    const { calls, slow } = this.calls.counts(now);
+    return this.trips(calls, slow);
   }
 
   failure(now: number): boolean {
-    this.#calls.add(now, 1);
+    this.calls.add(now, 1);
     return false;
   }
 
   /** Calls and slow calls inside the window that ends at `now`. */
   counts(now: number): { calls: number; slow: number } {
-    const { calls, slow } = this.#calls.counts(now);
+    const { calls, slow } = this.calls.counts(now);
     return { calls, slow };
-  }
-
-  reset(): void {
-    this.#calls.reset();
   }
 }
