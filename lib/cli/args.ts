@@ -10,7 +10,7 @@ import { parseDecimal } from '../options.js';
 import { parseMatch, parseTargetUrl, type ProxyOptions, type RouteOptions } from '../proxy/options.js';
 import { validateNumber, type NumberRule } from '../validate.js';
 import { CliError } from './cli-error.js';
-import { FLAG_ENTRIES, LOG_FORMATS, type FlagEntry, type LogFormat } from './options.js';
+import { FLAG_ENTRIES, LOG_FORMATS, type FlagEntry, type LogFormat, type WorkersSetting } from './options.js';
 
 export { LOG_FORMATS, type LogFormat };
 
@@ -26,6 +26,8 @@ export interface CliArgs {
   /** The admin server flags, as given. */
   admin: { port?: number; host?: string; token?: string };
   accessLog: boolean | undefined;
+  /** `--workers`, as given. */
+  workers: WorkersSetting | undefined;
   /** The proxy options the flags set, and only those. */
   proxy: ProxyOptions;
   /** Option paths the flags set, each with its flag: `breaker.failureThreshold` -> `--failure-threshold`. */
@@ -91,7 +93,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     else set(entry, flagValue(entry, value as string | boolean));
   }
 
-  const { listen = {}, admin = {}, log = {}, ...proxy } = root as {
+  const { listen = {}, admin = {}, log = {}, workers, ...proxy } = root as {
+    workers?: WorkersSetting;
     listen?: CliArgs['listen'];
     admin?: CliArgs['admin'];
     log?: { format?: LogFormat; accessLog?: boolean };
@@ -106,6 +109,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     listen,
     admin,
     accessLog: log.accessLog,
+    workers,
     proxy,
     flagOf,
   };

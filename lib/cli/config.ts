@@ -9,7 +9,8 @@ import { resolveProxyOptions, type ProxyConfig, type ProxyOptions } from '../pro
 import { checked, flagForPath, type CliArgs } from './args.js';
 import { CliError } from './cli-error.js';
 import { readConfigFile, type AdminConfig, type LogConfig } from './config-file.js';
-import { ADMIN_TOKEN_ENV, CLI_ADMIN_OPTIONS, LISTEN_OPTIONS, LOG_OPTIONS } from './options.js';
+import { ADMIN_TOKEN_ENV, CLI_ADMIN_OPTIONS, LISTEN_OPTIONS, LOG_OPTIONS, WORKERS_OPTION, type WorkersSetting } from './options.js';
+import { availableParallelism } from 'node:os';
 
 export { ADMIN_TOKEN_ENV };
 
@@ -23,6 +24,8 @@ export interface CliConfig {
   admin: AdminConfig | undefined;
   log: LogConfig;
   configFile: string | undefined;
+  /** Proxy processes (`auto` resolved); 1 runs no cluster. */
+  workers: number;
 }
 
 /**
@@ -52,7 +55,13 @@ export function resolveCliConfig(args: CliArgs, base: ProxyOptions = {}): CliCon
       accessLog: args.accessLog ?? file?.log.accessLog ?? LOG_OPTIONS.accessLog.default,
     },
     configFile: args.config,
+    workers: resolveWorkers(args.workers ?? file?.workers ?? WORKERS_OPTION.default),
   };
+}
+
+/** `auto` is one worker per core this process may use. */
+function resolveWorkers(setting: WorkersSetting): number {
+  return setting === 'auto' ? availableParallelism() : setting;
 }
 
 /**

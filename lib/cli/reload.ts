@@ -10,7 +10,7 @@ import type { Log } from './log.js';
 import { routesSummary } from './table.js';
 
 /** Returns the configuration now in effect: the new one, or `current` when the reload failed. */
-export function reloadConfig(args: CliArgs, current: CliConfig, proxy: Proxy, log: Log): CliConfig {
+export function reloadConfig(args: CliArgs, current: CliConfig, proxy: Pick<Proxy, 'reload'>, log: Log): CliConfig {
   const file = current.configFile ?? '';
   let next: CliConfig;
   try {

@@ -79,6 +79,11 @@ async function startAdmin(config: CliConfig, proxy: Proxy): Promise<AdminServer 
 
 /** `proxy-breaker --target ...` / `--config ...`: serves until a signal. */
 export async function serve(args: CliArgs, config: CliConfig, io: Io, log: Log): Promise<Running> {
+  if (config.workers > 1) {
+    // Loaded only here: one process never loads node:cluster.
+    const { serveCluster } = await import('./cluster.js');
+    return serveCluster(args, config, io, log);
+  }
   const { proxy, url } = await startProxy(config, log);
   const admin = await startAdmin(config, proxy);
   let accessLog: AccessLog | undefined;

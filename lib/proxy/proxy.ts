@@ -16,7 +16,7 @@ import { resolveProxyOptions, type ProxyConfig, type ProxyOptions } from './opti
 import { normalizeRequestTarget } from './path.js';
 import { SyntheticProber } from './probe.js';
 import { RouteTable, type Route } from './routes.js';
-import { TargetRegistry, type Outcome, type Target } from './target.js';
+import { TargetRegistry, type BreakerFactory, type Outcome, type Target } from './target.js';
 import { Breakers, type BreakerControl } from './control.js';
 import type { ProxySnapshot, RouteSnapshot } from './snapshot.js';
 import { answerSocket, Tunnel } from './upgrade.js';
@@ -74,6 +74,16 @@ export interface ProxyEvents {
 }
 
 type IncomingMessage = http.IncomingMessage;
+
+/**
+ * @internal How a cluster (lib/cluster) runs a proxy in each process; not options a user sets.
+ * `makeBreaker` gives each target its breaker; `syntheticProbes: false` leaves the `probePath`
+ * probes to another process, so that a cluster probes once, not once per worker.
+ */
+export interface ProxyHooks {
+  makeBreaker?: BreakerFactory;
+  syntheticProbes?: boolean;
+}
 
 /** A request refused before routing; one shared instance per reason. */
 class RequestRefusal {
@@ -134,7 +144,8 @@ export const SERVER_LIMITS = {
  * snapshots summed over several processes.
  */
 export class Proxy extends EventEmitter<ProxyEvents> {
-  readonly #registry = new TargetRegistry();
+  readonly #registry: TargetRegistry;
+  readonly #probes: boolean;
   #config: ProxyConfig;
   #routes: RouteTable;
   #server: http.Server | undefined;
@@ -150,8 +161,10 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    */
   readonly breakers: BreakerControl;
 
-  constructor(options: ProxyOptions) {
+  constructor(options: ProxyOptions, hooks: ProxyHooks = {}) {
     super();
+    this.#registry = new TargetRegistry(hooks.makeBreaker);
+    this.#probes = hooks.syntheticProbes ?? true;
     this.#config = resolveProxyOptions(options);
     this.#routes = RouteTable.build(this.#config, this.#registry);
     this.#attempts = new AttemptContext(this, this.#config);
@@ -278,7 +291,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    */
   #observeTargets(): void {
     const probePath = this.#config.probePath;
-    if (probePath !== undefined) {
+    if (probePath !== undefined && this.#probes) {
       for (const route of this.#routes.routes) {
         for (const target of route.targets) {
           if (!this.#probers.has(target)) this.#probers.set(target, new SyntheticProber(target, probePath, route.config.timeout));
