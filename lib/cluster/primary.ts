@@ -10,6 +10,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { WorkerSnapshot } from '../admin/observed.js';
 import type { BreakerControl } from '../proxy/control.js';
 import type { ProxyOptions } from '../proxy/options.js';
 import { Proxy, type StateChangeInfo } from '../proxy/proxy.js';
@@ -37,20 +38,7 @@ export interface ClusterOptions {
   logFormat?: 'text' | 'json';
 }
 
-/** One worker slot, as `GET /workers` shows it. */
-export interface WorkerSnapshot {
-  /** 1..workers: the slot a replacement takes over. */
-  slot: number;
-  pid: number | undefined;
-  state: 'starting' | 'listening' | 'draining';
-  /** Client requests this worker counted (its current process). */
-  requests: number;
-  inFlight: number;
-  /** Seconds since the slot's current process started. */
-  uptime: number;
-  /** Times the slot's process was replaced. */
-  restarts: number;
-}
+export type { WorkerSnapshot };
 
 export interface ClusterEvents {
   stateChange: [StateChangeInfo];
@@ -266,9 +254,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   /** The authoritative snapshot with the workers' counts summed in. */
-  snapshot(): ProxySnapshot & { workers: WorkerSnapshot[] } {
+  snapshot(): ProxySnapshot {
     const workers = this.#members.flatMap((member) => (member.snapshot === undefined ? [] : [member.snapshot]));
-    return { ...clusterSnapshot(this.#proxy.snapshot(), workers, this.#departed), workers: this.workers() };
+    return clusterSnapshot(this.#proxy.snapshot(), workers, this.#departed);
   }
 
   workers(): WorkerSnapshot[] {
@@ -341,8 +329,12 @@ export class ClusterView {
     this.breakers = { open: act('open'), close: act('close'), reset: act('reset') };
   }
 
-  snapshot(): ProxySnapshot & { workers: WorkerSnapshot[] } {
+  snapshot(): ProxySnapshot {
     return this.#cluster.snapshot();
+  }
+
+  workers(): WorkerSnapshot[] {
+    return this.#cluster.workers();
   }
 
   on(event: 'stateChange', listener: (info: StateChangeInfo) => void): this {
