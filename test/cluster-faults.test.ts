@@ -78,3 +78,34 @@ test('SIGHUP switches a route in both workers without a failed request', async (
   // Both workers took the new route (a worker counts the targets of the routes in force).
   await cli.until('both workers to count requests to the new target', async () => (await cli.workers()).workers.every((w) => w.requests > 0));
 });
+
+test('a worker that stops answering the primary is killed and replaced', async (t) => {
+  const target = await upstream(t);
+  const cli = await startCluster(t, ['--target', target.url]);
+  const [frozen] = (await cli.workers()).workers;
+  process.kill(frozen!.pid, 'SIGSTOP');
+  await cli.waitFor('stderr', /worker 1 \(pid \d+\) stopped answering/);
+  await cli.until('a replacement worker', async () => {
+    const replaced = (await cli.workers()).workers.find((w) => w.slot === frozen!.slot);
+    return replaced !== undefined && replaced.pid !== frozen!.pid && replaced.state === 'listening';
+  });
+  assert.throws(() => process.kill(frozen!.pid, 0), { code: 'ESRCH' });
+});
+
+test('the workers exit when the primary dies', async (t) => {
+  const target = await upstream(t);
+  const cli = await startCluster(t, ['--target', target.url]);
+  const pids = (await cli.workers()).workers.map((w) => w.pid);
+  cli.signal('SIGKILL');
+  await cli.exited;
+  await cli.until('the workers to exit', async () =>
+    pids.every((pid) => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }),
+  );
+});
