@@ -20,3 +20,5 @@ export type { ProxyBreakerOptions, ProxyOptions, RouteOptions, TargetInput } fro
 export type { ProxyErrorType } from './proxy/answers.js';
 export { assertAdminBinding, createAdminHandler, renderMetrics, startAdminServer } from './admin/index.js';
 export type { AdminHandler, AdminHandlerOptions, AdminServer, AdminServerOptions, ObservedProxy, SnapshotSource } from './admin/index.js';
+export { startCluster } from './cluster/start.js';
+export type { Cluster, ClusterEvents, ClusterOptions, WorkerSnapshot } from './cluster/primary.js';

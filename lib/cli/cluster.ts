@@ -6,7 +6,8 @@
  * process never loads node:cluster.
  */
 import { startAdminServer, type AdminServer } from '../admin/server.js';
-import { moduleNextTo, startCluster, type Cluster } from '../cluster/primary.js';
+import { moduleNextTo, type Cluster } from '../cluster/primary.js';
+import { startCluster } from '../cluster/start.js';
 import type { CliArgs } from './args.js';
 import { CliError } from './cli-error.js';
 import type { CliConfig } from './config.js';

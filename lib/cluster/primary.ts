@@ -347,14 +347,3 @@ export class ClusterView {
     return this;
   }
 }
-
-/**
- * Starts a cluster of `options.workers` proxy processes sharing one listening socket and one
- * breaker per target; resolves once every worker listens. Call it in the primary process only
- * (the workers run their own entry module, not the caller's script).
- */
-export async function startCluster(options: ClusterOptions): Promise<Cluster> {
-  const started = new Cluster(options);
-  await started.start();
-  return started;
-}
