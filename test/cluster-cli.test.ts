@@ -36,3 +36,7 @@ test('--check validates workers in the config file', async (t) => {
   assert.equal(run.code, 2);
   assert.match(run.stderr, /workers: expected an integer from 1 to 1024 or "auto", got -1/);
 });
+
+test('--demo runs in one process and refuses --workers', () => {
+  assert.throws(() => parseCliArgs(['--demo', '--workers', '2']), /^CliError: --demo: runs in one process; drop --workers$/);
+});

@@ -109,3 +109,26 @@ test('the workers exit when the primary dies', async (t) => {
     }),
   );
 });
+
+test('a second SIGTERM exits at once, workers included, without waiting for requests in flight', async (t) => {
+  const target = await upstream(t, { mode: 'hang' });
+  const cli = await startCluster(t, ['--target', target.url]);
+  const pids = (await cli.workers()).workers.map((w) => w.pid);
+  const hanging = get(cli.url, 30_000).catch(() => 0);
+  await cli.until('the request at the target', async () => target.stats().inFlight === 1);
+  cli.signal('SIGTERM');
+  await cli.waitFor('stderr', /SIGTERM again exits now/);
+  cli.signal('SIGTERM');
+  assert.deepEqual(await cli.exited, { code: 1, signal: null });
+  await hanging;
+  await cli.until('the workers to exit', async () =>
+    pids.every((pid) => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }),
+  );
+});

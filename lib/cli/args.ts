@@ -122,6 +122,7 @@ function checkCombinations(args: CliArgs, hasTargets: boolean, hasRoutes: boolea
   if (args.help || args.version) return;
   const upstream = hasTargets ? '--target' : hasRoutes ? '--route' : undefined;
   if (args.check && args.config === undefined) throw new CliError('--check: needs --config FILE (it validates a config file)');
+  if (args.demo && args.workers !== undefined) throw new CliError('--demo: runs in one process; drop --workers');
   if (args.demo && (upstream !== undefined || args.config !== undefined)) {
     throw new CliError(`--demo: runs its own upstream; drop ${upstream ?? '--config'}`);
   }

@@ -24,11 +24,11 @@ export function reloadConfig(args: CliArgs, current: CliConfig, proxy: Pick<Prox
     file,
     routes: next.resolved.routes.map((route) => ({ match: route.match, targets: route.targets.map((url) => url.origin) })),
   });
-  const unchanged = (key: 'listen' | 'admin' | 'log'): boolean => JSON.stringify(next[key]) === JSON.stringify(current[key]);
-  const restart = (['listen', 'admin', 'log'] as const).filter((key) => !unchanged(key));
+  const unchanged = (key: 'listen' | 'admin' | 'log' | 'workers'): boolean => JSON.stringify(next[key]) === JSON.stringify(current[key]);
+  const restart = (['listen', 'admin', 'log', 'workers'] as const).filter((key) => !unchanged(key));
   if (restart.length > 0) {
     log.event('warn', 'reload', `changes to ${restart.join(', ')} take a restart; they were not applied`, { file, ignored: restart });
   }
   // Keep what was not applied, so the warning is not repeated on every later reload.
-  return { ...next, listen: current.listen, admin: current.admin, log: current.log };
+  return { ...next, listen: current.listen, admin: current.admin, log: current.log, workers: current.workers };
 }

@@ -109,7 +109,12 @@ export function runWorker(hooks: WorkerHooks = {}): void {
         });
         return;
       case 'reload':
-        proxy?.reload(message.proxy);
+        try {
+          proxy?.reload(message.proxy);
+        } catch (error) {
+          // The primary validated these options with the same code; keep serving the old ones.
+          process.stderr.write(`proxy-breaker worker ${process.pid}: reload failed, keeping the old routes: ${(error as Error).message}\n`);
+        }
         return;
       case 'state': {
         known.set(message.state.origin, message.state);
