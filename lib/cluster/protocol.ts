@@ -9,9 +9,6 @@ import type { CircuitState } from '../breaker/breaker.js';
 import type { ProxyOptions } from '../proxy/options.js';
 import type { ProxySnapshot } from '../proxy/snapshot.js';
 
-/** Env variable set on forked workers: the CLI's entry runs the worker, not the command. */
-export const WORKER_ENV = 'PROXY_BREAKER_CLUSTER_WORKER';
-
 /** How often a worker sends its batched success counts. */
 export const SUCCESS_FLUSH_MS = 100;
 /** How often a worker sends its snapshot; also its heartbeat. */
