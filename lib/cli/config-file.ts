@@ -45,8 +45,8 @@ export interface FileConfig {
   listen: ListenConfig;
   admin: AdminConfig | undefined;
   log: Partial<LogConfig>;
-  /** `workers`, checked; undefined when the file does not set it. */
-  workers: WorkersSetting | undefined;
+  /** `workers`, checked; absent when the file does not set it. */
+  workers?: WorkersSetting;
 }
 
 /** The keys the CLI adds to `ProxyOptions` at the top of the file. */
@@ -87,7 +87,7 @@ function splitConfig(value: unknown): FileConfig {
   rejectUnknownKeys(top, TOP_KEYS, '');
   const { listen, admin, log, workers, ...proxy } = top;
   return {
-    workers: workers === undefined ? undefined : checkWorkers(workers, 'workers'),
+    ...(workers === undefined ? {} : { workers: checkWorkers(workers, 'workers') }),
     proxy: proxy as ProxyOptions,
     listen: given(FILE_SECTIONS.listen, listen, 'listen') as ListenConfig,
     admin: adminConfig(admin),
