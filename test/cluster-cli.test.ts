@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
 import { parseCliArgs } from '../lib/cli/args.js';
 import { resolveCliConfig } from '../lib/cli/config.js';
-import { configFile, runCli } from './cli-helpers.js';
+import { configFile, runCli, upstream } from './cli-helpers.js';
 
 const TARGET = ['--target', 'http://127.0.0.1:9'];
 
@@ -39,4 +39,11 @@ test('--check validates workers in the config file', async (t) => {
 
 test('--demo runs in one process and refuses --workers', () => {
   assert.throws(() => parseCliArgs(['--demo', '--workers', '2']), /^CliError: --demo: runs in one process; drop --workers$/);
+});
+
+test('--workers 2 on a port in use exits 1 with one line naming the address', async (t) => {
+  const taken = await upstream(t);
+  const run = await runCli(t, ['--target', taken.url, '--workers', '2', '--port', String(taken.port)], 20_000);
+  assert.equal(run.code, 1);
+  assert.deepEqual(run.lines, [`proxy-breaker: cannot listen on 127.0.0.1:${taken.port}: address already in use (EADDRINUSE); stop the other server or pick another --port (0 picks a free one)`]);
 });

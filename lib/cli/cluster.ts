@@ -14,7 +14,8 @@ import type { CliConfig } from './config.js';
 import type { Log } from './log.js';
 import { DRAIN_MS, onReloadSignal, onStopSignals } from './process.js';
 import { reloadConfig } from './reload.js';
-import type { Io, Running } from './serve.js';
+import { listenError, type Io, type Running } from './serve.js';
+import { ConfigError } from '../errors.js';
 import { httpUrl, routesSummary } from './table.js';
 
 export async function serveCluster(args: CliArgs, config: CliConfig, io: Io, log: Log): Promise<Running> {
@@ -32,7 +33,8 @@ export async function serveCluster(args: CliArgs, config: CliConfig, io: Io, log
       logFormat: config.log.format,
     });
   } catch (error) {
-    throw new CliError(`cannot start ${config.workers} workers on ${httpUrl(host, port).slice('http://'.length)}: ${(error as Error).message}`, { exitCode: 1 });
+    if (error instanceof ConfigError) throw new CliError(error.message);
+    throw listenError(error, host, port);
   }
   cluster.on('stateChange', (info) => log.stateChange(info));
   cluster.on('workerExit', ({ slot, pid, code, signal, restartIn }) =>
@@ -49,7 +51,7 @@ export async function serveCluster(args: CliArgs, config: CliConfig, io: Io, log
       admin = await startAdminServer(cluster.observed, token === undefined ? { port: adminPort, host: adminHost } : { port: adminPort, host: adminHost, token });
     } catch (error) {
       await cluster.close(0);
-      throw new CliError(`admin server: cannot listen on ${httpUrl(adminHost, adminPort).slice('http://'.length)}: ${(error as Error).message}`, { exitCode: 1 });
+      throw listenError(error, adminHost, adminPort, 'admin server: ');
     }
   }
   const close = async (): Promise<void> => {

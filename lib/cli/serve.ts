@@ -53,7 +53,8 @@ export async function startProxy(config: CliConfig, log: Log): Promise<Started> 
   }
 }
 
-function listenError(error: unknown, host: string, port: number, what = ''): CliError {
+/** A listen failure as one line naming the address and, for the usual causes, what to do. */
+export function listenError(error: unknown, host: string, port: number, what = ''): CliError {
   const code = (error as { code?: string }).code;
   const where = `${what}cannot listen on ${httpUrl(host, port).slice('http://'.length)}`;
   const why: Record<string, string> = {

@@ -149,6 +149,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   #fork(slot: number, previous: Member | undefined): Promise<void> {
     const worker = cluster.fork();
+    worker.on('error', ignore);
     const member = previous ?? new Member(slot, worker);
     if (previous === undefined) this.#members.push(member);
     else {
@@ -176,6 +177,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
           if (this.port === 0) this.port = message.port;
           this.#authority.arrived();
           resolve();
+        } else if (message.type === 'listenFailed') {
+          reject(Object.assign(new Error(message.message), { code: message.code }));
         } else this.#receive(member, message);
       });
       worker.once('exit', (code, signal) => {
@@ -219,7 +222,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 
   #send(member: Member, message: ToWorker): void {
     const worker = member.worker;
-    if (worker.isConnected()) worker.send(message);
+    // A worker that is exiting closes its channel: the message is moot, and 'exit' follows.
+    if (worker.isConnected()) worker.send(message, ignore);
   }
 
   #next(after: Member | undefined): Member | undefined {
@@ -306,6 +310,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     return this.#closing;
   }
 }
+
+const ignore = (): void => {};
 
 function sumRequests(target: TargetSnapshot): number {
   let sum = 0;

@@ -67,6 +67,8 @@ export type ToPrimary =
    */
   | { type: 'ready' }
   | { type: 'listening'; port: number }
+  /** `listen()` failed (the port is taken): the start fails with this error. */
+  | { type: 'listenFailed'; code: string | undefined; message: string }
   | OutcomeReport
   /** A probe started (the grant is in use) or ended. */
   | { type: 'probe'; origin: string; epoch: number; outcome: 'started' | 'success' | 'failure' | 'release'; failure?: string }

@@ -104,8 +104,9 @@ export function runWorker(hooks: WorkerHooks = {}): void {
     switch (message.type) {
       case 'start':
         start(message.config, message.states).catch((error: unknown) => {
-          process.stderr.write(`proxy-breaker worker ${process.pid}: cannot listen: ${(error as Error).message}\n`);
-          process.exit(1);
+          const failed: ToPrimary = { type: 'listenFailed', code: (error as { code?: string }).code, message: (error as Error).message };
+          if (process.connected) process.send!(failed, () => process.exit(1));
+          else process.exit(1);
         });
         return;
       case 'reload':
