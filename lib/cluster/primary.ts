@@ -67,9 +67,9 @@ class Member {
   }
 }
 
-/** Replacement delay after quick deaths in a row: 100 ms doubling up to 10 s. */
-function backoff(crashes: number): number {
-  return crashes === 0 ? 0 : Math.min(100 * 2 ** (crashes - 1), 10_000);
+/** Replacement delay after quick deaths in a row: none for the first, then 100 ms doubling up to 10 s. */
+export function restartDelay(crashes: number): number {
+  return crashes <= 1 ? 0 : Math.min(100 * 2 ** Math.min(crashes - 2, 20), 10_000);
 }
 /** A worker that lived this long before dying was not crash-looping. */
 const STABLE_MS = 5_000;
@@ -109,6 +109,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.#config = {
       proxy: options.proxy,
       listen: { port: options.port ?? 8080, host: options.host ?? '127.0.0.1' },
+      drainTimeout: options.drainTimeout ?? 10_000,
       accessLog: options.accessLog ?? false,
       logFormat: options.logFormat ?? 'text',
     };
@@ -196,7 +197,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         if (this.#closing !== undefined || member.draining) return;
         const lived = performance.now() - member.startedAt;
         member.crashes = lived < STABLE_MS ? member.crashes + 1 : 0;
-        const restartIn = backoff(member.crashes);
+        const restartIn = restartDelay(member.crashes);
         this.emit('workerExit', { slot, pid: worker.process.pid, code, signal, restartIn });
         setTimeout(() => {
           if (this.#closing === undefined) this.#fork(slot, member).catch(() => {});

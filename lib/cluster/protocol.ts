@@ -36,6 +36,8 @@ export interface BreakerState {
 export interface WorkerConfig {
   proxy: ProxyOptions;
   listen: { port: number; host: string };
+  /** Ms a draining worker lets requests in flight finish. */
+  drainTimeout: number;
   accessLog: boolean;
   logFormat: 'text' | 'json';
 }

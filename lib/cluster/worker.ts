@@ -11,9 +11,6 @@ import { MirroredBreaker, type MirrorLink } from './mirror.js';
 import { SNAPSHOT_MS, SUCCESS_FLUSH_MS, type BreakerState, type ToPrimary, type ToWorker, type WorkerConfig } from './protocol.js';
 import { LineOutput } from './line-output.js';
 
-/** How long a draining worker lets requests in flight finish. */
-export const WORKER_DRAIN_MS = 10_000;
-
 /** What a worker's proxy reports through (its events), so that the CLI can log them its way. */
 export interface WorkerHooks {
   /** Called once the proxy exists, before it listens: attach loggers here. */
@@ -66,6 +63,7 @@ export function runWorker(hooks: WorkerHooks = {}): void {
   let proxy: Proxy | undefined;
   let output: { flush(): void } | undefined;
   let draining = false;
+  let drainTimeout = 10_000;
 
   const snapshot = (final: boolean): ToPrimary | undefined =>
     proxy === undefined ? undefined : { type: 'snapshot', snapshot: proxy.snapshot(), inFlight: proxy.inFlight, final };
@@ -80,7 +78,7 @@ export function runWorker(hooks: WorkerHooks = {}): void {
       process.exit(1);
     }
     draining = true;
-    await proxy?.close(WORKER_DRAIN_MS);
+    await proxy?.close(drainTimeout);
     clearInterval(flushTimer);
     clearInterval(snapshotTimer);
     link.flush();
@@ -92,6 +90,7 @@ export function runWorker(hooks: WorkerHooks = {}): void {
 
   const start = async (config: WorkerConfig, states: BreakerState[]): Promise<void> => {
     for (const state of states) known.set(state.origin, state);
+    drainTimeout = config.drainTimeout;
     proxy = new Proxy(config.proxy, { makeBreaker, syntheticProbes: false });
     output = hooks.started?.(proxy, config) ?? undefined;
     // Listening in a worker goes through node:cluster: the primary holds the socket and hands

@@ -1,8 +1,9 @@
-/** The cluster's snapshot: the primary's breaker state with the workers' counts summed in. */
+/** The cluster's small pieces: the summed snapshot, whole-line output, the restart delay. */
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { clusterSnapshot, Departed } from '../lib/cluster/aggregate.js';
 import { LineOutput, PIPE_BUF } from '../lib/cluster/line-output.js';
+import { restartDelay } from '../lib/cluster/primary.js';
 import { createProxy, type ProxySnapshot, type TargetSnapshot } from '../lib/index.js';
 
 const ORIGIN = 'http://127.0.0.1:9';
@@ -56,4 +57,8 @@ test('LineOutput writes whole lines, at most PIPE_BUF bytes per write', () => {
     [4000, 4000, 2000],
   );
   assert.ok(writes.every((chunk) => chunk.length <= PIPE_BUF && chunk.endsWith('\n')));
+});
+
+test('a worker that keeps dying early is replaced at once the first time, then with a doubling delay up to 10 s', () => {
+  assert.deepEqual([1, 2, 3, 4, 30].map(restartDelay), [0, 100, 200, 400, 10_000]);
 });
