@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { has, start, stop } from './procs.js';
+import { has, start, stop, type Cpu } from './procs.js';
 
 export interface LoadSpec {
   url: string;
@@ -15,6 +15,10 @@ export interface LoadSpec {
   bodyBytes: number;
   /** A response slower than this counts as a timeout. */
   timeoutS: number;
+  /** wrk threads; 1 unless said (the Node generator always uses one). */
+  threads?: number;
+  /** Where the generator runs; `load` (cpu0) unless said. */
+  cpu?: Cpu;
 }
 
 export interface LoadErrors {
@@ -52,8 +56,8 @@ interface Summary extends LoadErrors {
   p99_us: number;
 }
 
-async function collect(name: string, command: string, args: string[], seconds: number): Promise<LoadResult> {
-  const child = start(name, 'load', command, args);
+async function collect(name: string, command: string, args: string[], seconds: number, cpu: Cpu = 'load'): Promise<LoadResult> {
+  const child = start(name, cpu, command, args);
   // Bounded: a stuck generator is killed well after its run should have ended.
   const guard = setTimeout(() => void stop(child, 1000), (seconds + 20) * 1000);
   const code = await child.exited;
@@ -80,9 +84,9 @@ function wrk(): LoadGenerator {
     name: 'wrk',
     version,
     run(spec) {
-      const args = ['-t1', `-c${spec.connections}`, `-d${spec.seconds}s`, `--timeout`, `${spec.timeoutS}s`, '--latency', '-s', LUA, spec.url];
+      const args = [`-t${spec.threads ?? 1}`, `-c${spec.connections}`, `-d${spec.seconds}s`, `--timeout`, `${spec.timeoutS}s`, '--latency', '-s', LUA, spec.url];
       if (spec.method !== 'GET' || spec.bodyBytes > 0) args.push('--', spec.method, String(spec.bodyBytes));
-      return collect('wrk', 'wrk', args, spec.seconds);
+      return collect('wrk', 'wrk', args, spec.seconds, spec.cpu);
     },
   };
 }
@@ -93,7 +97,7 @@ function node(script: string): LoadGenerator {
     version: `built-in Node load generator (${process.version})`,
     run(spec) {
       const config = { url: spec.url, connections: spec.connections, seconds: spec.seconds, method: spec.method, bodyBytes: spec.bodyBytes, timeoutMs: spec.timeoutS * 1000 };
-      return collect('loadgen-node', process.execPath, [script, JSON.stringify(config)], spec.seconds);
+      return collect('loadgen-node', process.execPath, [script, JSON.stringify(config)], spec.seconds, spec.cpu);
     },
   };
 }

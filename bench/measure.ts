@@ -19,6 +19,8 @@ export interface GateOptions {
 export interface Watch {
   /** The server under test (a proxy, or the hello-world server); none when wrk hits the upstream. */
   pid: number | undefined;
+  /** More processes of the server under test (a cluster's workers): their CPU adds to `pid`'s. */
+  morePids?: number[];
   /** The upstream's serving processes. */
   upstreamPids: number[];
   /** Every process of ours alive during the run, for telling our CPU from anyone else's. */
@@ -115,7 +117,8 @@ export class Gate {
   }
 
   async #once(gen: LoadGenerator, s: LoadSpec, w: Watch, loop: { ms: number; slow: boolean }): Promise<RunResult> {
-    const tracked = [...new Set([...w.ourPids, ...w.upstreamPids, ...(w.pid === undefined ? [] : [w.pid])])];
+    const serverPids = w.pid === undefined ? [] : [w.pid, ...(w.morePids ?? [])];
+    const tracked = [...new Set([...w.ourPids, ...w.upstreamPids, ...serverPids])];
     const hwmReset = w.pid !== undefined && resetPeakRss(w.pid);
     let sampled = 0;
     const sample = (): void => {
@@ -140,7 +143,7 @@ export class Gate {
     const max = this.options.maxOutsideCores;
     return {
       ...load,
-      cpuUsPerReq: w.pid === undefined ? undefined : perReq(delta(before, after, w.pid)),
+      cpuUsPerReq: w.pid === undefined ? undefined : perReq(serverPids.reduce((sum, pid) => sum + delta(before, after, pid), 0)),
       upstreamCpuUsPerReq: w.upstreamPids.length === 0 ? undefined : perReq(upstreamTicks),
       peakRssMB: w.pid === undefined ? undefined : (mib * 1024 * 1024) / 1e6,
       outsideCores: o.outside,

@@ -20,11 +20,18 @@ export const pinning = ((): { enabled: boolean; why: string } => {
   return { enabled: true, why: 'load generator on cpu0, servers on cpu1' };
 })();
 
-export type Cpu = 'load' | 'server';
+/** `any`: every CPU (the workers step), set explicitly because children inherit our pinning. */
+export type Cpu = 'load' | 'server' | 'any';
 
 function pinned(cpu: Cpu, command: string, args: readonly string[]): [string, string[]] {
   if (!pinning.enabled) return [command, [...args]];
-  return ['taskset', ['-c', cpu === 'load' ? '0' : '1', command, ...args]];
+  const list = cpu === 'load' ? '0' : cpu === 'server' ? '1' : `0-${availableParallelism() - 1}`;
+  return ['taskset', ['-c', list, command, ...args]];
+}
+
+/** Lets a running process (and its threads) use every CPU: nginx in the workers step. */
+export function unpin(pid: number): void {
+  if (pinning.enabled) spawnSync('taskset', ['-a', '-p', '-c', `0-${availableParallelism() - 1}`, String(pid)], { stdio: 'ignore' });
 }
 
 /** Pins this process (the orchestrator, mostly asleep) beside the load generator. */
@@ -85,8 +92,8 @@ export function start(name: string, cpu: Cpu, command: string, args: readonly st
 }
 
 /** Starts a server child and waits for `ready` to match its stdout; resolves to the port in group 1. */
-export async function startServer(name: string, command: string, args: readonly string[], ready: RegExp, timeoutMs = 15_000): Promise<Child & { port: number }> {
-  const child = start(name, 'server', command, args);
+export async function startServer(name: string, command: string, args: readonly string[], ready: RegExp, timeoutMs = 15_000, cpu: Cpu = 'server'): Promise<Child & { port: number }> {
+  const child = start(name, cpu, command, args);
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not get ready in ${timeoutMs} ms (log: ${child.log})`)), timeoutMs);
     const onData = (): void => {

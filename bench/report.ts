@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MemoryResult, MemoryTarget } from './memory.js';
 import type { ScenarioResult, TargetName, Run } from './scenarios.js';
+import type { OpeningCheck, WorkersResult } from './workers.js';
 
 export interface TargetSummary {
   target: TargetName;
@@ -135,7 +136,7 @@ export function summarise(result: ScenarioResult): ScenarioSummary {
 const x = (r: number | undefined): string => (r === undefined ? 'n/a' : `${r.toFixed(2)}x`);
 
 /** The issue's targets, from the summaries and the memory step (a missing scenario fails its targets). */
-export function checkTargets(results: ScenarioResult[], summaries: ScenarioSummary[], memory?: MemoryResult): TargetCheck[] {
+export function checkTargets(results: ScenarioResult[], summaries: ScenarioSummary[], memory?: MemoryResult, workers?: WorkersResult): TargetCheck[] {
   const checks: TargetCheck[] = [];
   const find = (id: string): ScenarioSummary | undefined => summaries.find((s) => s.id === id && results.find((r) => r.id === id)?.error === undefined);
   const check = (name: string, value: number | undefined, ok: (v: number) => boolean, measured: (v: number | undefined) => string, wanted: string): void => {
@@ -171,6 +172,7 @@ export function checkTargets(results: ScenarioResult[], summaries: ScenarioSumma
     }
   }
   if (memory) checks.push(...memoryTargets(memory));
+  if (workers) checks.push(...workersTargets(workers));
   for (const id of ['small', 'download', 'upload', 'c1000', 'open', 'slow', 'routes']) {
     if (!results.some((r) => r.id === id)) continue;
     if (find(id) === undefined) checks.push({ name: `${id}: scenario ran`, pass: false, measured: results.find((r) => r.id === id)?.error ?? 'failed', wanted: 'no error' });
@@ -193,6 +195,35 @@ function memoryTargets(memory: MemoryResult): TargetCheck[] {
     const naive = find('naive')?.growthMB;
     return { name, pass: candidate.growthMB < 30, measured: `${mb(candidate.growthMB)}${naive === undefined ? '' : ` (naive proxy ${mb(naive)})`}`, wanted };
   });
+}
+
+/** Failures that may reach the upstream: the threshold, plus requests already in flight (at most one per other connection). */
+export function openingBound(c: OpeningCheck): number {
+  return c.failureThreshold + c.connections - 1;
+}
+
+function workersTargets(w: WorkersResult): TargetCheck[] {
+  const why = w.unavailable ?? w.error;
+  const rps = '--workers 2 vs 1: req/s on the small GET';
+  const cpu = '--workers 2 vs 1: CPU/request over all processes';
+  const checks: TargetCheck[] = [
+    { name: rps, pass: why === undefined && w.rpsRatio !== undefined && w.rpsRatio >= 1.4, measured: why === undefined ? x(w.rpsRatio) : `not measured: ${why}`, wanted: '>= 1.4x' },
+    { name: cpu, pass: why === undefined && w.cpuRatio !== undefined && w.cpuRatio <= 1.1, measured: why === undefined ? x(w.cpuRatio) : `not measured: ${why}`, wanted: '<= 1.1x' },
+  ];
+  const two = w.openings.find((c) => c.workers === 2);
+  const name = '--workers 2: failures reaching a failing upstream under full load before the circuit opens';
+  if (why !== undefined || two?.upstreamFailures === undefined) {
+    checks.push({ name, pass: false, measured: `not measured: ${why ?? two?.error ?? 'no run'}`, wanted: 'failureThreshold + requests in flight' });
+  } else {
+    const one = w.openings.find((c) => c.workers === 1)?.upstreamFailures;
+    checks.push({
+      name,
+      pass: two.upstreamFailures <= openingBound(two),
+      measured: `${two.upstreamFailures} (threshold ${two.failureThreshold}, ${two.upstreamFailures - two.failureThreshold} over it; ${two.inFlightAtOpen} in flight when OPEN was read; one process: ${one ?? 'n/a'})`,
+      wanted: `<= ${two.failureThreshold} + in flight (at most ${openingBound(two)} with ${two.connections} connections)`,
+    });
+  }
+  return checks;
 }
 
 export interface BreakerReport {
@@ -225,6 +256,8 @@ export interface Report {
   targets: TargetCheck[];
   /** The 1 GiB memory step; undefined when BENCH_ONLY left it out. */
   memory: MemoryResult | undefined;
+  /** The workers step; undefined when BENCH_ONLY left it out. */
+  workers?: WorkersResult | undefined;
   breaker: BreakerReport | { error: string } | undefined;
 }
 
@@ -267,6 +300,39 @@ function scenarioTable(report: Report, out: string[]): void {
 }
 
 const MEMORY_LABEL: Record<MemoryTarget, string> = { candidate: 'proxy-breaker', naive: 'naive Node proxy', direct: 'upstream direct' };
+
+/** The workers step: every run, the per-round ratios, and the openings under load. */
+function workersSection(w: WorkersResult, out: string[]): void {
+  out.push('', '## --workers 1 vs 2 (bench/workers.ts)', '');
+  if (w.unavailable !== undefined) {
+    out.push(`Not measured: ${w.unavailable}.`);
+    return;
+  }
+  out.push(
+    `\`proxy-breaker --target <upstream> --port 0 --workers N\` (the CLI from the dist snapshot), GET ${w.path} from ${w.upstream}; ${w.load}. ` +
+      'CPU is utime+stime summed over the process tree (the primary and every worker, read before each run) per completed request. ' +
+      'Ratios are --workers 2 over --workers 1 within a round; medians over the clean rounds when at least half are clean.',
+    '',
+  );
+  if (w.error !== undefined) out.push(`Failed: ${w.error}`, '');
+  out.push('| round | workers | processes | req/s | p99 ms | CPU us/req | noisy |');
+  out.push('|---:|---:|---:|---:|---:|---:|---|');
+  for (const r of w.runs) out.push(`| ${r.round + 1} | ${r.workers} | ${r.processes} | ${f(r.rps, 0)} | ${f(r.p99Ms, 2)} | ${f(r.cpuUsPerReq)} | ${r.noisy ? 'yes' : ''} |`);
+  out.push('', `Per-round ratios (2 over 1), req/s: ${w.rounds.map((r) => x(r.rps)).join(', ') || 'none'}; CPU/request: ${w.rounds.map((r) => x(r.cpu)).join(', ') || 'none'}. Medians: req/s ${x(w.rpsRatio)}, CPU/request ${x(w.cpuRatio)}.`);
+  out.push('', '### Opening under full load', '');
+  out.push(
+    'The Node fixture upstream, switched to answer 500 while the same wrk load runs through the proxy (`--failure-threshold 5 --reset-timeout 3600000`, so no probe follows). ' +
+      '"Reached the upstream" counts the 500s the fixture sent; requests admitted before the opening and still in flight number at most one per other connection.',
+    '',
+  );
+  out.push('| workers | reached the upstream | threshold | bound (threshold + in flight) | at the moment OPEN was read | in flight then | counted by the breaker | admitted after OPEN was read | OPEN read after ms |');
+  out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const c of w.openings) {
+    if (c.error !== undefined) out.push(`| ${c.workers} | FAILED: ${c.error.replaceAll('|', '/')} | | | | | | | |`);
+    else out.push(`| ${c.workers} | ${c.upstreamFailures} | ${c.failureThreshold} | ${openingBound(c)} | ${c.upstreamFailuresAtOpen} | ${c.inFlightAtOpen} | ${c.countedFailures} | ${c.admittedAfterOpen} | ${f(c.openedAfterMs, 0)} |`);
+  }
+  if (w.stderr !== '') out.push('', `proxy-breaker stderr: \`${w.stderr.split('\n').slice(-3).join(' / ').replaceAll('`', "'")}\``);
+}
 
 /** The memory step's table: one line per transfer, proxy RSS before, at its peak and after. */
 function memorySection(memory: MemoryResult, out: string[]): void {
@@ -318,6 +384,7 @@ export function markdown(report: Report): string {
     for (const t of report.breaker.targets) out.push(`- ${t.pass ? 'PASS' : 'FAIL'} breaker: ${t.name}: ${f(t.measuredNs)} ns (target < ${t.limitNs} ns)`);
   }
   if (report.memory !== undefined) memorySection(report.memory, out);
+  if (report.workers !== undefined) workersSection(report.workers, out);
 
   const socketScenarios = report.scenarios.filter((s) => s.sockets.length > 0);
   if (socketScenarios.length > 0) {

@@ -16,6 +16,7 @@ import { checkTargets, summarise, writeReport, type BreakerReport, type Report }
 import { SCENARIOS, runScenario, type BenchContext, type ScenarioResult } from './scenarios.js';
 import { cpuModel } from './stats.js';
 import { startUpstream } from './upstream.js';
+import { runWorkers, workersEstimateS, type WorkersResult } from './workers.js';
 
 async function breakerBench(config: Config, script: string, dist: string): Promise<BreakerReport | { error: string }> {
   log(`breaker micro-benchmark (${config.breaker.iterations} iterations x ${config.breaker.rounds} rounds) ...`);
@@ -44,10 +45,11 @@ async function main(): Promise<void> {
   const gate = new Gate(config.gate);
   const scenarios = SCENARIOS.filter((s) => config.only === undefined || config.only.has(s.id));
   const memoryStep = config.only === undefined || config.only.has('memory');
+  const workersStep = config.only === undefined || config.only.has('workers');
   const runsPerRound = scenarios.reduce((n, s) => n + s.targets.length, 0);
   gate.budget = Math.ceil(runsPerRound * config.pairs * 0.1);
-  const estimate = runsPerRound * (config.pairs * (config.seconds + 0.7) + config.warmup + 0.2) + (memoryStep ? MEMORY_ESTIMATE_S : 0) + (config.breaker.enabled ? config.breaker.iterations / 1e6 * config.breaker.rounds * 3.5 + 3 : 0);
-  log(`proxy-breaker bench: ${scenarios.length} scenarios${memoryStep ? ' + 1 GiB memory step' : ''}, ${config.pairs} rounds x ${config.seconds} s, load generator ${generator.version}, ${pinning.enabled ? 'pinned' : `not pinned (${pinning.why})`}; about ${Math.ceil(estimate / 60)} min`);
+  const estimate = runsPerRound * (config.pairs * (config.seconds + 0.7) + config.warmup + 0.2) + (memoryStep ? MEMORY_ESTIMATE_S : 0) + (workersStep ? workersEstimateS(config.pairs, config.seconds, config.warmup) : 0) + (config.breaker.enabled ? config.breaker.iterations / 1e6 * config.breaker.rounds * 3.5 + 3 : 0);
+  log(`proxy-breaker bench: ${scenarios.length} scenarios${memoryStep ? ' + 1 GiB memory step' : ''}${workersStep ? ' + workers step' : ''}, ${config.pairs} rounds x ${config.seconds} s, load generator ${generator.version}, ${pinning.enabled ? 'pinned' : `not pinned (${pinning.why})`}; about ${Math.ceil(estimate / 60)} min`);
   if (generator.name === 'node') log('  wrk not found: using the built-in Node load generator (less precise; apt-get install -y wrk)');
 
   const upstream = await startUpstream(dist.dir);
@@ -62,6 +64,12 @@ async function main(): Promise<void> {
   if (memoryStep) {
     log('\n1 GiB in one request: proxy RSS (memory)');
     memory = await runMemory(ctx, scripts);
+  }
+  let workers: WorkersResult | undefined;
+  if (workersStep) {
+    // Last: it unpins the upstream, which the scenarios above keep on the servers' CPU.
+    log(`\n--workers 1 vs 2 (CLI, wrk -t2 -c64 unpinned), and the opening under load (workers)`);
+    workers = await runWorkers(ctx);
   }
   await upstream.stop();
   const breaker = config.breaker.enabled ? await breakerBench(config, scripts.breaker, dist.dir) : undefined;
@@ -89,8 +97,9 @@ async function main(): Promise<void> {
     gating: { redone: gate.redone, keptNoisy: gate.keptNoisy },
     scenarios: results,
     summaries,
-    targets: checkTargets(results, summaries, memory),
+    targets: checkTargets(results, summaries, memory, workers),
     memory,
+    workers,
     breaker,
   };
   const files = writeReport(join(benchDir, 'results'), report);

@@ -75,6 +75,32 @@ export function childPids(pid: number): number[] {
   return found;
 }
 
+/**
+ * The process and all its descendants (a cluster's primary and workers). Children are listed per
+ * thread (/proc/PID/task/TID/children), so every thread's list is read, not only the main one's.
+ */
+export function processTree(pid: number): number[] {
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    const parent = tree[i]!;
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${parent}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tasks) {
+      const listed = read(`/proc/${parent}/task/${tid}/children`);
+      if (listed === undefined) {
+        for (const child of childPids(parent)) if (!tree.includes(child)) tree.push(child);
+        break;
+      }
+      for (const child of listed.trim().split(/\s+/).filter(Boolean).map(Number)) if (!tree.includes(child)) tree.push(child);
+    }
+  }
+  return tree;
+}
+
 export interface SystemCpu {
   /** user+nice+system+irq+softirq ticks over all CPUs. */
   busy: number;

@@ -73,6 +73,11 @@ export class DeadlineQueue {
     return this.#size;
   }
 
+  /** The oldest entry, which is also the one whose deadline comes first: a FIFO's head. */
+  get first(): DeadlineEntry | undefined {
+    return this.#head;
+  }
+
   add(entry: DeadlineEntry): void {
     entry.deadlineAt = this.#time() + this.timeout;
     entry.deadlineNext = undefined;

@@ -119,6 +119,20 @@ export class UpstreamTimeoutError extends UpstreamError {
   }
 }
 
+/**
+ * The target moved no byte for the idle timeout (`ERR_UPSTREAM_IDLE_TIMEOUT`): its response body
+ * stalled after the head, or it stopped reading the request body before answering.
+ */
+export class UpstreamIdleTimeoutError extends UpstreamError {
+  readonly timeoutMs: number;
+
+  constructor(target: string, timeoutMs: number, afterHead: boolean) {
+    const what = afterHead ? 'response body stalled' : 'stopped reading the request body';
+    super('ERR_UPSTREAM_IDLE_TIMEOUT', 'http_response_timeout', target, `${target}: ${what} for ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
 /** The upstream answered with a status counted as failure (`ERR_UPSTREAM_STATUS`); the answer was relayed. */
 export class UpstreamStatusError extends UpstreamError {
   readonly status: number;

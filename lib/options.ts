@@ -52,6 +52,12 @@ export interface Option<T> {
   readonly flag?: FlagSpec;
   /** A route in the config file may set it too, over the top-level value. */
   readonly perRoute?: boolean;
+  /**
+   * The value is the contents of a file: in code it is given as is, while on the command line
+   * and in the config file it is the file's name, and the CLI reads the file (at start and on
+   * every reload) and passes its contents.
+   */
+  readonly file?: boolean;
 }
 
 export type OptionTable = Readonly<Record<string, Option<unknown>>>;

@@ -52,8 +52,26 @@ export async function stack(t: TestContext, options: StackOptions = {}): Promise
 export type { Reply };
 
 /** One request on a fresh connection, bounded by `TIMEOUT`. */
-export function fetchText(url: string, options: { method?: string; headers?: http.OutgoingHttpHeaders } = {}): Promise<Reply> {
+export function fetchText(url: string, options: { method?: string; headers?: http.OutgoingHttpHeaders; body?: string } = {}): Promise<Reply> {
   return request(url, { ...options, timeout: TIMEOUT });
+}
+
+/** Posts the login form as the dashboard's own page would; a header given as undefined is left out. */
+export function postLogin(adminUrl: string, token: string, headers: http.OutgoingHttpHeaders = {}): Promise<Reply> {
+  const all = { 'content-type': 'application/x-www-form-urlencoded', origin: adminUrl, 'sec-fetch-site': 'same-origin', ...headers };
+  return request(`${adminUrl}/login`, {
+    method: 'POST',
+    headers: Object.fromEntries(Object.entries(all).filter(([, value]) => value !== undefined)),
+    body: new URLSearchParams({ token }).toString(),
+    timeout: TIMEOUT,
+  });
+}
+
+/** Signs in through the form; resolves to the `name=value` pair to send back as `Cookie`. */
+export async function signIn(adminUrl: string, token: string): Promise<string> {
+  const reply = await postLogin(adminUrl, token);
+  if (reply.status !== 303) throw new Error(`sign-in answered ${reply.status}`);
+  return String(reply.headers['set-cookie']![0]).split(';')[0]!;
 }
 
 /** Sends `count` requests through the proxy one after another; resolves to their statuses. */
@@ -85,13 +103,13 @@ export class SseReader {
   #event = '';
   #data: string[] = [];
 
-  private constructor(url: string) {
-    this.#req = http.get(url, { agent: false });
+  private constructor(url: string, headers: http.OutgoingHttpHeaders) {
+    this.#req = http.get(url, { agent: false, headers });
   }
 
   /** Connects and resolves once the response head has arrived. */
-  static open(url: string): Promise<SseReader> {
-    const reader = new SseReader(url);
+  static open(url: string, headers: http.OutgoingHttpHeaders = {}): Promise<SseReader> {
+    const reader = new SseReader(url, headers);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no SSE response from ${url}`)), TIMEOUT);
       reader.#req.on('error', (error) => {

@@ -251,6 +251,11 @@ test('GET /metrics answers the 0.0.4 content type and a text that parses strictl
     proxy_breaker_upstream_connections: 'gauge',
     proxy_breaker_upstream_connections_opened_total: 'counter',
     proxy_breaker_upstream_duration_seconds: 'histogram',
+    proxy_breaker_slow_calls_total: 'counter',
+    proxy_breaker_health: 'gauge',
+    proxy_breaker_health_in_rotation: 'gauge',
+    proxy_breaker_health_checks_total: 'counter',
+    proxy_breaker_status_retries_total: 'counter',
   };
   assert.deepEqual(Object.fromEntries([...families.values()].map((f) => [f.name, f.type])), expected);
   for (const family of families.values()) assert.ok(family.help !== undefined && family.help.length > 0, `${family.name} has HELP`);

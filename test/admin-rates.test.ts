@@ -15,10 +15,11 @@ function emptyTarget(origin: string): TargetSnapshot {
   return {
     target: origin, state: CircuitState.CLOSED, failures: 0, failureThreshold: 5, resetTimeout: 30_000,
     openedAt: null, nextAttemptAt: null, openPeriod: 30_000, reopenings: 0, probes: 0, forced: false,
-    counts: { successes: 0, failures: 0, rejections: 0, timeouts: 0, admitted: 0, probesAdmitted: 0, probesReleased: 0 }, inFlight: 0,
+    counts: { successes: 0, slowCalls: 0, failures: 0, rejections: 0, timeouts: 0, admitted: 0, probesAdmitted: 0, probesReleased: 0 }, inFlight: 0,
     requests: Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>,
     transitions: {}, latency: { bounds: [1], counts: [0, 0], sum: 0, count: 0, p50: null, p99: null },
-    connections: { busy: 0, idle: 0, opened: 0 },
+    connections: { busy: 0, idle: 0, opened: 0 }, health: null,
+    statusRetries: 0, retryAfterAt: null,
   };
 }
 

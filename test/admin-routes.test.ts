@@ -62,7 +62,7 @@ test('GET /breakers describes every target (state, counts, rates, latency, trans
   assert.match(reply.headers['content-type']!, /^application\/json/);
   const view = reply.json() as BreakersView;
   assert.ok(Math.abs(view.time - Date.now()) < 5_000);
-  assert.deepEqual(view.routes, [{ match: '/', stripPrefix: false, timeout: 10_000, failureStatus: '500-599', targets: [s.upstream.url] }]);
+  assert.deepEqual(view.routes, [{ match: '/', stripPrefix: false, timeout: 10_000, failureStatus: '500-599', targets: [s.upstream.url], fallback: null, fallbacks: 0, queue: null, balance: 'round-robin', weights: [1], retryOn: null }]);
   assert.equal(view.targets.length, 1);
   const target = view.targets[0]!;
   assert.equal(target.target, s.upstream.url);
@@ -71,7 +71,7 @@ test('GET /breakers describes every target (state, counts, rates, latency, trans
   assert.equal(target.failureThreshold, 3);
   assert.equal(target.forced, false);
   assert.ok(target.openedAt !== null && target.nextAttemptAt !== null && target.nextAttemptAt > target.openedAt);
-  assert.deepEqual(target.counts, { admitted: 7, successes: 4, failures: 3, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 });
+  assert.deepEqual(target.counts, { admitted: 7, successes: 4, slowCalls: 0, failures: 3, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 });
   assert.equal(target.requests.success, 4);
   assert.equal(target.requests.failure_status, 3);
   assert.equal(target.inFlight, 0);

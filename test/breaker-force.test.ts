@@ -93,7 +93,7 @@ test('reset() closes the circuit and clears counts and statistics', async (t) =>
   assert.equal(snapshot.state, CircuitState.CLOSED);
   assert.equal(snapshot.failures, 0);
   assert.equal(snapshot.openedAt, null);
-  assert.deepEqual(snapshot.counts, { admitted: 0, successes: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 });
+  assert.deepEqual(snapshot.counts, { admitted: 0, successes: 0, slowCalls: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 });
   assert.equal(breaker.lastError, undefined);
 });
 
@@ -117,7 +117,7 @@ test('snapshot() of a new breaker', () => {
     reopenings: 0,
     probes: 0,
     forced: false,
-    counts: { admitted: 0, successes: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 },
+    counts: { admitted: 0, successes: 0, slowCalls: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 },
   });
 });
 
@@ -144,7 +144,7 @@ test('snapshot() counts successes, failures, rejections and timeouts', async (t)
   await assert.rejects(hanging, { code: 'ERR_CALL_TIMEOUT' });
   await fail(breaker);
   await assert.rejects(breaker.call(() => 'refused'), { code: 'ERR_CIRCUIT_OPEN' });
-  assert.deepEqual(breaker.snapshot().counts, { admitted: 5, successes: 2, failures: 3, rejections: 1, timeouts: 1, probesAdmitted: 0, probesReleased: 0 });
+  assert.deepEqual(breaker.snapshot().counts, { admitted: 5, successes: 2, slowCalls: 0, failures: 3, rejections: 1, timeouts: 1, probesAdmitted: 0, probesReleased: 0 });
 });
 
 test('snapshot() returns a copy of the counts', async () => {

@@ -36,6 +36,8 @@ test('options default to the documented values', () => {
     failureRate: undefined,
     window: 10_000,
     minRequests: 10,
+    slowCallDuration: undefined,
+    slowCallRate: 100,
   });
 });
 

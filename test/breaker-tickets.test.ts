@@ -51,7 +51,7 @@ test('a ticket settled twice counts once', () => {
   assert.equal(ticket.settled, true);
   assert.equal(breaker.failures, 1);
   assert.equal(breaker.state, CircuitState.CLOSED);
-  assert.deepEqual(breaker.snapshot().counts, { admitted: 1, successes: 0, failures: 1, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 });
+  assert.deepEqual(breaker.snapshot().counts, { admitted: 1, successes: 0, slowCalls: 0, failures: 1, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 });
 });
 
 test('a ticket that succeeded cannot fail afterwards', () => {
@@ -68,7 +68,7 @@ test('release() in CLOSED counts as neither success nor failure', () => {
   breaker.admit()!.failure();
   breaker.admit()!.release();
   assert.equal(breaker.failures, 1, 'a success would have reset the count');
-  assert.deepEqual(breaker.snapshot().counts, { admitted: 2, successes: 0, failures: 1, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 });
+  assert.deepEqual(breaker.snapshot().counts, { admitted: 2, successes: 0, slowCalls: 0, failures: 1, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 });
 });
 
 test('admit() refuses with undefined while OPEN and counts a rejection', (t) => {

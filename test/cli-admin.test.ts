@@ -2,6 +2,7 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { get, runCli, startCli, upstream } from './cli-helpers.js';
+import { request } from './support/http.js';
 
 test('--admin-port serves /healthz, /metrics and /breakers on its own port', async (t) => {
   const up = await upstream(t);
@@ -28,6 +29,29 @@ test('--admin-host on a non-loopback address without a token exits 2 with one li
   assert.equal(code, 2);
   assert.equal(lines.length, 1);
   assert.match(lines[0]!, /--admin-host: refusing to bind the admin server to the non-loopback address "0\.0\.0\.0" without a token/);
+});
+
+test('--admin-token guards every admin route but /healthz and /readyz, and shows in no output', async (t) => {
+  const token = 'cli-admin-Token_0123456789';
+  const up = await upstream(t);
+  // The same code path as --admin-host 0.0.0.0 with a token, on loopback: tests send nothing elsewhere.
+  const cli = startCli(t, ['--target', up.url, '--port', '0', '--admin-port', '0', '--admin-host', '127.0.0.1', '--admin-token', token]);
+  await cli.url();
+  const admin = (await cli.waitFor('stdout', /admin API, metrics and dashboard on (http:\/\/[^\s/]+)\//))[1]!;
+  for (const path of ['/breakers', '/metrics', '/events']) {
+    const reply = await get(`${admin}${path}`);
+    assert.equal(reply.status, 401, path);
+    assert.equal(reply.headers['www-authenticate'], 'Bearer realm="proxy-breaker"', path);
+  }
+  assert.equal((await get(`${admin}/`)).headers.location, 'login');
+  assert.equal((await get(`${admin}/healthz`)).status, 200);
+  assert.equal((await get(`${admin}/readyz`)).status, 200);
+  const authorization = `Bearer ${token}`;
+  assert.match((await request(`${admin}/metrics`, { headers: { authorization } })).text, /proxy_breaker_state\{/);
+  assert.equal((await request(`${admin}/breakers`, { headers: { authorization } })).status, 200);
+  cli.signal('SIGTERM');
+  assert.equal((await cli.exit()).code, 0);
+  assert.doesNotMatch(cli.stdout + cli.stderr, new RegExp(token));
 });
 
 test('--admin-token without --admin-port exits 2, and never echoes the token', async (t) => {

@@ -20,7 +20,7 @@ function usageError(argv: string[]): string {
 test('every flag maps onto its ProxyOptions key', () => {
   const args = parseCliArgs([
     '-t', T, '--target', 'https://127.0.0.1:3001', '-p', '0', '-H', '::1',
-    '--failure-threshold', '3', '--timeout', '1500', '--reset-timeout', '2000', '--reset-timeout-max', '60000',
+    '--failure-threshold', '3', '--timeout', '1500', '--idle-timeout', '30000', '--reset-timeout', '2000', '--reset-timeout-max', '60000',
     '--half-open-requests', '2', '--failure-status', '502-504,500', '--failure-rate', '50', '--window', '5000',
     '--min-requests', '20', '--retries', '2', '--max-concurrent', '100', '--slow-start', '10000',
     '--probe-path', '/health', '--preserve-host', '--insecure', '--log-format', 'json',
@@ -29,6 +29,7 @@ test('every flag maps onto its ProxyOptions key', () => {
     targets: [T, 'https://127.0.0.1:3001'],
     breaker: { failureThreshold: 3, resetTimeout: 2000, resetTimeoutMax: 60000, halfOpenMaxCalls: 2, failureRate: 50, window: 5000, minRequests: 20 },
     timeout: 1500,
+    idleTimeout: 30000,
     failureStatus: '502-504,500',
     retries: 2,
     maxConcurrent: 100,

@@ -38,11 +38,11 @@ function cluster(options: { failureThreshold?: number; resetTimeout?: number; ha
       failure: (mirror, epoch, message) => {
         const successes = mirror.pendingEpoch === epoch ? mirror.pendingSuccesses : 0;
         mirror.pendingSuccesses = 0;
-        authority.outcomes(ORIGIN, epoch, successes, message);
+        authority.outcomes(ORIGIN, epoch, successes, 0, message);
       },
       probe: (_mirror, epoch, outcome, message) => authority.probe(worker, ORIGIN, epoch, outcome, message),
       flush: () => {
-        authority.outcomes(ORIGIN, worker.mirror.pendingEpoch, worker.mirror.pendingSuccesses, undefined);
+        authority.outcomes(ORIGIN, worker.mirror.pendingEpoch, worker.mirror.pendingSuccesses, worker.mirror.pendingSlow, undefined);
         worker.mirror.pendingSuccesses = 0;
       },
     };

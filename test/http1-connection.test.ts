@@ -23,6 +23,7 @@ const OK = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
 /** Records what one response delivered. */
 class Recorder implements ResponseSink {
   readonly events: string[] = [];
+  idleTicks = 0;
   head: ResponseHead | undefined;
   readonly chunks: Buffer[] = [];
   trailers: string[] | undefined;

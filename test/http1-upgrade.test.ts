@@ -79,6 +79,7 @@ test('parser: after an upgrade request, the next request without one refuses a 1
 /** Records what an upgrade request got. */
 class UpgradeRecorder implements UpgradeSink {
   readonly seen: string[] = [];
+  idleTicks = 0;
   socket: net.Socket | undefined;
   rest: Buffer = Buffer.alloc(0);
   head: ResponseHead | undefined;

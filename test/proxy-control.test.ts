@@ -33,7 +33,7 @@ test('breakers.reset(origin) clears the breaker\'s counts', async (t) => {
   assert.equal(proxy.snapshot().targets[0]!.counts.failures, 1);
   const snapshot = proxy.breakers.reset(a!.url);
   assert.equal(snapshot?.state, 'CLOSED');
-  assert.deepEqual(snapshot?.counts, { admitted: 0, successes: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 });
+  assert.deepEqual(snapshot?.counts, { admitted: 0, successes: 0, slowCalls: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 });
 });
 
 test('breakers take an origin in any spelling the URL parser reads the same', (t) => {

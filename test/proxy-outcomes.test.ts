@@ -16,7 +16,7 @@ test('a 200 answer counts as a success', async (t) => {
   const reply = await request(p.port, '/hello');
   assert.equal(reply.status, 200);
   const target = targetOf(p, up.url);
-  assert.deepEqual(target.counts, { admitted: 1, successes: 1, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 });
+  assert.deepEqual(target.counts, { admitted: 1, successes: 1, slowCalls: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 });
   assert.equal(target.requests.success, 1);
   assert.equal(target.inFlight, 0);
 });
@@ -106,7 +106,7 @@ test('a client that leaves before the response aborts the upstream request and i
   req.destroy();
   await waitFor('the upstream request to be aborted', () => up.stats().inFlight === 0 && up.stats().aborted === 1);
   const target = targetOf(p, up.url);
-  assert.deepEqual(target.counts, { admitted: 1, successes: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 });
+  assert.deepEqual(target.counts, { admitted: 1, successes: 0, slowCalls: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 });
   assert.equal(target.requests.aborted, 1);
   assert.equal(target.inFlight, 0);
   assert.equal(p.proxy.inFlight, 0);

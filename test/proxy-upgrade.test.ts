@@ -165,6 +165,34 @@ test('a client that leaves an open tunnel ends the upstream side', async (t) => 
   await waitFor('the client connection to close', () => client.closed);
 });
 
+test('a tunnel that moves no byte for the idle timeout is closed both ways, its handshake still a success', async (t) => {
+  const up = await rawUpstream(t, SWITCH);
+  const p = await proxy(t, { target: up.url, idleTimeout: 200 });
+  const client = new Client(p.port);
+  client.socket.write(handshake());
+  assert.equal((await client.head()).status, 101);
+  await waitFor('the client connection to close', () => client.closed, 5_000);
+  await waitFor('the upstream to see the end', () => up.ended() === 1, 5_000);
+  const snapshot = targetOf(p, up.url);
+  assert.equal(snapshot.requests.success, 1);
+  assert.equal(snapshot.failures, 0);
+});
+
+test('a tunnel that keeps moving bytes outlives the idle timeout', async (t) => {
+  const up = await upstream(t);
+  const p = await proxy(t, { target: up.url, idleTimeout: 1_000 });
+  const client = new Client(p.port);
+  client.socket.write(handshake());
+  assert.equal((await client.head()).status, 101);
+  // Frames 100 ms apart for over twice the idle timeout; each comes back echoed on an open tunnel.
+  for (let i = 0; i < 25; i++) {
+    client.socket.write(encodeClientFrame(`m${i}`));
+    assert.equal((await client.frame()).payload.toString(), `m${i}`);
+    await delay(100);
+  }
+  assert.equal(client.closed, false);
+});
+
 test('bytes the client sends before the 101 reach the target after it', async (t) => {
   const up = await rawUpstream(t, SWITCH, 100);
   const p = await proxy(t, { target: up.url });

@@ -204,6 +204,19 @@ test('a bad route timeout names routes[i].timeout', () => {
   }
 });
 
+test('idleTimeout defaults to 60 s, and a route sets its own over the proxy-wide one', () => {
+  const config = resolveProxyOptions({ idleTimeout: 5_000, routes: [{ match: '/a', targets: A, idleTimeout: 200 }, { match: '/b', targets: B }] });
+  assert.deepEqual(config.routes.map((route) => route.idleTimeout), [200, 5_000]);
+  assert.equal(resolveProxyOptions({ target: A }).routes[0]!.idleTimeout, 60_000);
+});
+
+test('a bad idleTimeout names where it was written', () => {
+  for (const idleTimeout of [0, -1, '100', Infinity]) {
+    assertConfigError(resolve({ routes: [{ match: '/a', targets: A, idleTimeout }] }), 'routes[0].idleTimeout', /^routes\[0\]\.idleTimeout: expected a number > 0/);
+  }
+  assertConfigError(resolve({ target: A, idleTimeout: 0 }), 'idleTimeout', /^idleTimeout: /);
+});
+
 test('a stripPrefix that is not a boolean names routes[i].stripPrefix', () => {
   assertConfigError(resolve({ routes: [{ match: '/a', targets: A, stripPrefix: 'yes' }] }), 'routes[0].stripPrefix', 'routes[0].stripPrefix: expected true or false, got "yes"');
 });

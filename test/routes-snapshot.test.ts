@@ -13,10 +13,10 @@ test('snapshot() lists every route with its options and targets, most specific f
     ],
   }));
   assert.deepEqual(proxy.snapshot().routes, [
-    { match: 'admin.example.com', stripPrefix: false, timeout: 5000, failureStatus: '500-599', targets: [c!.url] },
-    { match: '/api/users', stripPrefix: true, timeout: 5000, failureStatus: '404,500-599', targets: [b!.url] },
-    { match: '/api', stripPrefix: false, timeout: 200, failureStatus: '500-599', targets: [a!.url, b!.url] },
-    { match: '/', stripPrefix: false, timeout: 5000, failureStatus: '500-599', targets: [c!.url] },
+    { match: 'admin.example.com', stripPrefix: false, timeout: 5000, failureStatus: '500-599', targets: [c!.url], fallback: null, fallbacks: 0, queue: null, balance: 'round-robin', weights: [1], retryOn: null },
+    { match: '/api/users', stripPrefix: true, timeout: 5000, failureStatus: '404,500-599', targets: [b!.url], fallback: null, fallbacks: 0, queue: null, balance: 'round-robin', weights: [1], retryOn: null },
+    { match: '/api', stripPrefix: false, timeout: 200, failureStatus: '500-599', targets: [a!.url, b!.url], fallback: null, fallbacks: 0, queue: null, balance: 'round-robin', weights: [1, 1], retryOn: null },
+    { match: '/', stripPrefix: false, timeout: 5000, failureStatus: '500-599', targets: [c!.url], fallback: null, fallbacks: 0, queue: null, balance: 'round-robin', weights: [1], retryOn: null },
   ]);
 });
 
@@ -46,7 +46,7 @@ test("snapshot() lists each target once with its breaker's state and counts", as
 
 test('snapshot() of the `target` shorthand shows one catch-all route /', async (t) => {
   const { upstreams: [a], proxy, port } = await startRoutes(t, 1, ([a]) => ({ target: a! }));
-  assert.deepEqual(proxy.snapshot().routes, [{ match: '/', stripPrefix: false, timeout: 10_000, failureStatus: '500-599', targets: [a!.url] }]);
+  assert.deepEqual(proxy.snapshot().routes, [{ match: '/', stripPrefix: false, timeout: 10_000, failureStatus: '500-599', targets: [a!.url], fallback: null, fallbacks: 0, queue: null, balance: 'round-robin', weights: [1], retryOn: null }]);
   assert.equal((await send(port, '/any/path?x=1')).status, 200);
   assert.equal(a!.stats().last?.url, '/any/path?x=1');
 });

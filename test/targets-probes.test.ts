@@ -188,7 +188,7 @@ test('a probe emits no response event and is not counted as a request of its tar
   assert.equal(a!.stats().last?.url, '/health', 'the probe reached the target');
   assert.deepEqual(responses, ['/'], 'only the client request was reported');
   const snapshot = targetOf(proxy, a!);
-  assert.deepEqual(snapshot.requests, { success: 0, failure_status: 1, error: 0, timeout: 0, rejected: 0, limited: 0, aborted: 0 });
+  assert.deepEqual(snapshot.requests, { success: 0, failure_status: 1, error: 0, timeout: 0, body_timeout: 0, rejected: 0, limited: 0, aborted: 0, fallback: 0 });
   assert.equal(snapshot.latency.count, 1);
   assert.equal(snapshot.inFlight, 0);
   assert.equal(snapshot.counts.successes, 1, 'the breaker counted the probe');

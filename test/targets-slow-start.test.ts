@@ -88,7 +88,7 @@ test('during slow start a recovering target still takes everything when no other
 test('the slow-start weight grows linearly from 0.1 to 1 over slowStart', () => {
   const target = new Target(new URL('http://127.0.0.1:1'), {
     breaker: { failureThreshold: 1, resetTimeout: 100 },
-    rejectUnauthorized: true,
+    tls: { rejectUnauthorized: true, ca: undefined, clientCert: undefined, clientKey: undefined },
     maxConcurrent: Infinity,
     slowStart: 1000,
     syntheticProbes: false,

@@ -22,7 +22,7 @@ test('snapshot() shows per target its state, failures, open period and counts', 
   assert.equal(healthy.openedAt, null);
   assert.equal(healthy.nextAttemptAt, null);
   assert.equal(healthy.inFlight, 0);
-  assert.deepEqual(healthy.counts, { admitted: 2, successes: 2, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 });
+  assert.deepEqual(healthy.counts, { admitted: 2, successes: 2, slowCalls: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 });
   assert.equal(healthy.requests.success, 2);
   assert.equal(healthy.latency.count, 2);
 
@@ -34,7 +34,7 @@ test('snapshot() shows per target its state, failures, open period and counts', 
   assert.equal(typeof failing.openedAt, 'number');
   assert.ok(failing.nextAttemptAt! > Date.now() && failing.nextAttemptAt! <= Date.now() + 1000);
   assert.equal(failing.inFlight, 0);
-  assert.deepEqual(failing.counts, { admitted: 2, successes: 0, failures: 2, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 });
+  assert.deepEqual(failing.counts, { admitted: 2, successes: 0, slowCalls: 0, failures: 2, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 });
   assert.equal(failing.requests.failure_status, 2);
 });
 

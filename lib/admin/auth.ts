@@ -1,7 +1,7 @@
 /**
- * Who may change a breaker through the admin server: a bearer token (RFC 6750) when one is
- * configured, and never a cross-site browser request. Also the rule that an admin server on a
- * non-loopback address must have a token.
+ * Who may use the admin server: with a token configured, the bearer of it (RFC 6750) or a browser
+ * signed in with it (lib/admin/session.ts); never a cross-site browser request for a change. Also
+ * the rule that an admin server on a non-loopback address must have a token.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -21,8 +21,9 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * Throws when the admin server would listen on a non-loopback `host` without a token: manual
- * control would then be open to the network. The CLI calls this before binding.
+ * Throws when the admin server would listen on a non-loopback `host` without a token: every
+ * target's URL and state, and manual control, would then be open to the network. The CLI calls
+ * this before binding.
  */
 export function assertAdminBinding(host: string, token?: string): void {
   if (isLoopbackHost(host) || (token !== undefined && token !== '')) return;
@@ -35,7 +36,7 @@ export function assertAdminBinding(host: string, token?: string): void {
 
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
-/** Checks `Authorization: Bearer <token>` against `expected` in constant time. */
+/** Checks `Authorization: Bearer <token>`, or a token typed into the login form, in constant time. */
 export class BearerAuth {
   readonly #expected: Buffer;
 
@@ -50,18 +51,29 @@ export class BearerAuth {
     // RFC 6750 §2.1: the scheme is case-insensitive; b64token is the credential syntax.
     const match = header === undefined ? null : /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
     if (match === null) return 'missing';
-    return timingSafeEqual(digest(match[1]!), this.#expected) ? 'ok' : 'invalid';
+    return this.matches(match[1]!) ? 'ok' : 'invalid';
+  }
+
+  /** True when `candidate` is the token. */
+  matches(candidate: string): boolean {
+    return timingSafeEqual(digest(candidate), this.#expected);
   }
 }
 
 /**
  * A browser on any site can POST to 127.0.0.1 with a plain form or a no-cors fetch; such requests
- * carry an `Origin` (or `Sec-Fetch-Site: cross-site`) that is not the admin server's own.
- * Scripts, curl and the CLI send neither.
+ * carry `Sec-Fetch-Site: cross-site` (or `same-site`), or an `Origin` that is not the admin
+ * server's own. Scripts, curl and the CLI send neither.
+ *
+ * `Sec-Fetch-Site` decides when present: no page can set it, and it names the admin server's own
+ * pages `same-origin` even where `Origin` is `null` (a form posted from a page under
+ * `Referrer-Policy: no-referrer`, as every admin page is: Fetch, "serializing a request origin").
+ * `Origin` is the fallback for browsers that do not send it.
  */
 export function isCrossSite(req: IncomingMessage): boolean {
   const site = req.headers['sec-fetch-site'];
-  if (site === 'cross-site' || site === 'same-site') return true;
+  if (site === 'same-origin' || site === 'none') return false;
+  if (site !== undefined) return true;
   const origin = req.headers.origin;
   if (origin === undefined) return false;
   try {

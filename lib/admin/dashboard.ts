@@ -3,7 +3,8 @@
  * It loads `/breakers`, then follows `/events`; every card carries `data-target` and
  * `data-state` so tests and scripts can read it. Data only ever reaches the DOM as text
  * (`textContent`), never as markup, and the page's CSP allows exactly its own inline style and
- * script by hash.
+ * script by hash. Behind a token the page has a sign-out button, and an answer of 401 (the session
+ * ended, or the process restarted) sends it to the login form.
  */
 import { createHash } from 'node:crypto';
 
@@ -16,6 +17,8 @@ body{margin:0;padding:16px 20px}
 .top{display:flex;flex-wrap:wrap;align-items:baseline;gap:4px 16px;margin-bottom:14px}
 h1{font-size:18px;margin:0}
 .summary,.conn{margin:0;color:var(--muted)}
+.signout{margin:0 0 0 auto}
+.signout button{font:inherit;font-size:12px;color:var(--fg);background:var(--card);border:1px solid var(--line);border-radius:6px;padding:2px 10px;cursor:pointer}
 .conn::before{content:"";display:inline-block;width:8px;height:8px;border-radius:50%;margin-right:6px;background:var(--muted)}
 .conn[data-conn=live]::before{background:var(--closed)}
 .conn[data-conn=down]::before{background:var(--open)}
@@ -34,7 +37,7 @@ h1{font-size:18px;margin:0}
 .card[data-state=HALF_OPEN] .lever{transform:rotate(-16deg)}
 .origin{font-size:14px;font-weight:600;margin:0;flex:1;min-width:0;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .badge{flex:none;font-size:11px;font-weight:700;letter-spacing:.04em;color:#fff;background:var(--state);border-radius:10px;padding:1px 8px}
-.routes{margin:2px 0 6px 48px;color:var(--muted);font-size:12px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.routes,.health{margin:2px 0 6px 48px;color:var(--muted);font-size:12px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .stats{display:grid;grid-template-columns:repeat(3,1fr);gap:4px 8px;margin:0}
 .stats div{min-width:0}
 .stats dt{font-size:11px;color:var(--muted)}
@@ -83,8 +86,8 @@ function cardFor(origin) {
   node.dataset.target = origin;
   var q = function (s) { return node.querySelector(s); };
   c = { origin: origin, node: node, points: [], transitions: [], state: null, forced: false, nextAttemptAt: null,
-    els: { origin: q('.origin'), badge: q('.badge'), routes: q('.routes'), failures: q('.failures'), rps: q('.rps'),
-      errors: q('.errors'), p50: q('.p50'), p99: q('.p99'), inflight: q('.inflight'), probe: q('.probe'),
+    els: { origin: q('.origin'), badge: q('.badge'), routes: q('.routes'), health: q('.health'), failures: q('.failures'), rps: q('.rps'),
+      errors: q('.errors'), p50: q('.p50'), p99: q('.p99'), inflight: q('.inflight'), retried: q('.retried'), probe: q('.probe'),
       area: q('.area'), req: q('.req'), err: q('.err'), spark: q('.spark'), timeline: q('.timeline') } };
   c.els.origin.textContent = origin;
   c.els.origin.title = origin;
@@ -115,12 +118,24 @@ function apply(c, t) {
   else c.nextAttemptAt = t.nextAttemptAt;
   failures(c, t.failures, t.failureThreshold);
   c.threshold = t.failureThreshold;
-  c.els.routes.textContent = t.routes.length ? 'routes: ' + t.routes.join(', ') : '';
+  var extra = (t.queued ? ' \\u00b7 queued ' + t.queued : '') + (t.requests.fallback ? ' \\u00b7 fallbacks ' + t.requests.fallback : '');
+  c.els.routes.textContent = (t.routes.length ? 'routes: ' + t.routes.join(', ') : '') + extra;
+  c.els.health.textContent = health(t.health);
   c.els.rps.textContent = rate(t.rates.requestRate);
   c.els.errors.textContent = rate(t.rates.errorRate) + ' \\u00b7 ' + ratio(t.rates.errorRatio);
   c.els.p50.textContent = millis(t.latency.p50Ms);
   c.els.p99.textContent = millis(t.latency.p99Ms);
   c.els.inflight.textContent = String(t.inFlight);
+  // Answers dropped for a retry elsewhere (retryOn): shown once there are any.
+  c.els.retried.parentNode.hidden = !t.statusRetries;
+  c.els.retried.textContent = t.statusRetries + (t.retryAfterAt !== null && t.retryAfterAt > now() ? ' \\u00b7 Retry-After' : '');
+}
+
+function health(h) {
+  if (!h) return '';
+  var text = 'health: ' + h.status + (h.inRotation ? '' : ', out of rotation');
+  if (h.lastResult !== null) text += ' \u00b7 last check ' + (h.lastResult === 'pass' ? 'passed' : 'failed') + ' at ' + clock(h.checkedAt);
+  return text;
 }
 
 function probe(c) {
@@ -245,8 +260,11 @@ function status(kind, text) {
   el.textContent = text;
 }
 
+function signIn() { location.assign('login'); }
+
 function load() {
   return fetch('breakers', { cache: 'no-store' }).then(function (r) {
+    if (r.status === 401) signIn();
     if (!r.ok) throw new Error('HTTP ' + r.status);
     return r.json();
   }).then(onSnapshot);
@@ -258,7 +276,13 @@ function connect() {
     // Subscribed first, then loaded: a change in between is in the snapshot or arrives as an event.
     load().then(function () { status('live', 'live'); }, function (e) { status('down', 'could not load /breakers: ' + e.message); });
   });
-  source.addEventListener('error', function () { status('down', 'reconnecting\\u2026'); });
+  source.addEventListener('error', function () {
+    if (source.readyState !== EventSource.CLOSED) { status('down', 'reconnecting\\u2026'); return; }
+    // The browser gives up on a stream it was refused: 401 once the session ended, 503 when full.
+    status('down', 'disconnected');
+    var retry = function () { setTimeout(connect, 5000); };
+    load().then(retry, retry);
+  });
   source.addEventListener('state', function (e) { onState(JSON.parse(e.data)); });
   source.addEventListener('stats', function (e) { onStats(JSON.parse(e.data)); });
 }
@@ -267,7 +291,10 @@ setInterval(function () { cards.forEach(probe); }, 200);
 connect();
 `;
 
-const HTML_HEAD = `<!doctype html>
+/** The sign-out button, on the page of an admin server with a token. */
+const SIGN_OUT = '<form class="signout" method="post" action="logout"><button type="submit">Sign out</button></form>\n';
+
+const html = (signOut: boolean): string => `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -281,7 +308,7 @@ const HTML_HEAD = `<!doctype html>
 <h1>proxy-breaker</h1>
 <p class="summary" id="summary">loading\u2026</p>
 <p class="conn" id="conn" data-conn="connecting">connecting\u2026</p>
-</header>
+${signOut ? SIGN_OUT : ''}</header>
 <div class="sr-only" id="announce" role="status" aria-live="polite" aria-atomic="true"></div>
 <noscript><p>This dashboard needs JavaScript; the same data is at <a href="breakers">/breakers</a>.</p></noscript>
 <main class="cards" id="cards" aria-label="Targets"></main>
@@ -294,6 +321,7 @@ const HTML_HEAD = `<!doctype html>
 <span class="badge"></span>
 </div>
 <p class="routes"></p>
+<p class="health"></p>
 <dl class="stats">
 <div><dt>Failures</dt><dd class="failures"></dd></div>
 <div><dt>Requests</dt><dd class="rps"></dd></div>
@@ -301,6 +329,7 @@ const HTML_HEAD = `<!doctype html>
 <div><dt>p50</dt><dd class="p50"></dd></div>
 <div><dt>p99</dt><dd class="p99"></dd></div>
 <div><dt>In flight</dt><dd class="inflight"></dd></div>
+<div hidden><dt>Retried on status</dt><dd class="retried"></dd></div>
 </dl>
 <p class="probe"></p>
 <svg class="spark" viewBox="0 0 300 36" preserveAspectRatio="none" role="img"><path class="area"/><path class="req"/><path class="err"/></svg>
@@ -313,19 +342,31 @@ const HTML_HEAD = `<!doctype html>
 </html>
 `;
 
-/** The dashboard page served at `GET /`. */
-export const DASHBOARD_HTML = HTML_HEAD;
-
 const hash = (text: string): string => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 
-/** The page's Content-Security-Policy: its own inline style and script (by hash), fetches to itself, nothing else. */
-export const DASHBOARD_CSP = [
-  "default-src 'none'",
-  `script-src ${hash(SCRIPT)}`,
-  `style-src ${hash(STYLE)}`,
-  "connect-src 'self'",
-  "img-src 'self' data:",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+/**
+ * The page's Content-Security-Policy: its own inline style and script (by hash), fetches to
+ * itself, and a form posting to itself only when it has the sign-out button.
+ */
+const csp = (signOut: boolean): string =>
+  [
+    "default-src 'none'",
+    `script-src ${hash(SCRIPT)}`,
+    `style-src ${hash(STYLE)}`,
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    `form-action ${signOut ? "'self'" : "'none'"}`,
+    "frame-ancestors 'none'",
+  ].join('; ');
+
+export interface DashboardPage {
+  html: string;
+  csp: string;
+}
+
+/** The dashboard page served at `GET /`, as an open admin server serves it. */
+export const DASHBOARD: DashboardPage = { html: html(false), csp: csp(false) };
+
+/** The same page behind a token: with the sign-out button. */
+export const SIGNED_IN_DASHBOARD: DashboardPage = { html: html(true), csp: csp(true) };

@@ -81,8 +81,11 @@ export class EventHub {
     return [...(this.#recent.get(origin) ?? [])];
   }
 
-  /** Answers `GET /events`: keeps `res` open as an event stream until the client leaves. */
-  connect(req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * Answers `GET /events`: keeps `res` open as an event stream until the client leaves, or until
+   * `endAt` (epoch ms) when given: a stream lasts no longer than the session that opened it.
+   */
+  connect(req: IncomingMessage, res: ServerResponse, endAt?: number): void {
     if (this.#clients.size >= this.#maxClients) {
       const body = JSON.stringify({ error: 'too_many_clients', message: `At most ${this.#maxClients} event streams at once.` });
       res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'retry-after': '5', 'content-length': Buffer.byteLength(body) });
@@ -102,7 +105,12 @@ export class EventHub {
     }
     req.socket.setNoDelay(true);
     this.#clients.add(res);
-    res.once('close', () => this.#clients.delete(res));
+    const timer = endAt === undefined ? undefined : setTimeout(() => this.#end(res), Math.max(0, endAt - Date.now()));
+    timer?.unref();
+    res.once('close', () => {
+      clearTimeout(timer);
+      this.#clients.delete(res);
+    });
     this.#write(res, 'retry: 2000\n: connected\n\n');
   }
 
@@ -141,6 +149,12 @@ export class EventHub {
     if (this.#ticks % this.#heartbeatEvery === 0) message = `: heartbeat\n\n${message}`;
     this.#broadcast(message);
   };
+
+  /** Ends one stream; out of the Set first, since a write after the end would throw. */
+  #end(res: ServerResponse): void {
+    this.#clients.delete(res);
+    res.end();
+  }
 
   #broadcast(message: string): void {
     for (const res of this.#clients) this.#write(res, message);

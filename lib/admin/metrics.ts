@@ -11,6 +11,7 @@ import type { SnapshotSource } from './observed.js';
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 const STATES = [CircuitState.CLOSED, CircuitState.OPEN, CircuitState.HALF_OPEN] as const;
+const HEALTH_STATUSES = ['unknown', 'healthy', 'unhealthy'] as const;
 
 /** A label value: backslash, double quote and line feed are the only escapes the format has. */
 export function escapeLabelValue(value: string): string {
@@ -58,13 +59,25 @@ export function metricsText(snapshot: ProxySnapshot): string {
   const inFlight = new Family('proxy_breaker_in_flight', 'gauge', 'Requests to the target in flight now.');
   const connections = new Family('proxy_breaker_upstream_connections', 'gauge', 'Open keep-alive connections to the target, carrying a request (busy) or not (idle).');
   const opened = new Family('proxy_breaker_upstream_connections_opened_total', 'counter', 'Connections opened to the target.');
+  const statusRetries = new Family('proxy_breaker_status_retries_total', 'counter', 'Answers of the target dropped for a retry on another target (retryOn).');
   const duration = new Family(
     'proxy_breaker_upstream_duration_seconds',
     'histogram',
     'Time from admission to the end of the upstream exchange, per target, in seconds.',
   );
+  const slowCalls = new Family('proxy_breaker_slow_calls_total', 'counter', 'Successful calls slower than slowCallDuration per target.');
+  const health = new Family('proxy_breaker_health', 'gauge', 'Active health of a checked target: 1 for the current status, 0 for the others.');
+  const inRotation = new Family('proxy_breaker_health_in_rotation', 'gauge', 'Whether health checks let the checked target take traffic (1) or not (0).');
+  const checks = new Family('proxy_breaker_health_checks_total', 'counter', 'Health checks of the target by result.');
   for (const target of snapshot.targets) {
     const origin = target.target;
+    slowCalls.sample('', { target: origin }, target.counts.slowCalls);
+    if (target.health !== null) {
+      for (const status of HEALTH_STATUSES) health.sample('', { target: origin, status }, target.health.status === status ? 1 : 0);
+      inRotation.sample('', { target: origin }, target.health.inRotation ? 1 : 0);
+      checks.sample('', { target: origin, result: 'pass' }, target.health.checks.passed);
+      checks.sample('', { target: origin, result: 'fail' }, target.health.checks.failed);
+    }
     for (const outcome of OUTCOMES) requests.sample('', { target: origin, outcome }, target.requests[outcome]);
     for (const s of STATES) state.sample('', { target: origin, state: s }, target.state === s ? 1 : 0);
     for (const [key, count] of transitionCounts(target.transitions)) {
@@ -76,6 +89,7 @@ export function metricsText(snapshot: ProxySnapshot): string {
     connections.sample('', { target: origin, state: 'busy' }, target.connections.busy);
     connections.sample('', { target: origin, state: 'idle' }, target.connections.idle);
     opened.sample('', { target: origin }, target.connections.opened);
+    statusRetries.sample('', { target: origin }, target.statusRetries);
     const histogram = target.latency;
     let cumulative = 0;
     for (let i = 0; i < histogram.bounds.length; i++) {
@@ -87,8 +101,26 @@ export function metricsText(snapshot: ProxySnapshot): string {
     duration.sample('_sum', { target: origin }, histogram.sum);
     duration.sample('_count', { target: origin }, histogram.count);
   }
-  const families = [requests, state, transitions, rejections, inFlight, connections, opened, duration];
+  const families = [requests, state, transitions, rejections, inFlight, connections, opened, duration, statusRetries, slowCalls, health, inRotation, checks, ...routeFamilies(snapshot)];
   return `${families.map((family) => family.lines.join('\n')).join('\n')}\n`;
+}
+
+/** Per route: the fallback's answers and the queue at the concurrency limit (routes that have one). */
+function routeFamilies(snapshot: ProxySnapshot): Family[] {
+  const fallbacks = new Family('proxy_breaker_route_fallbacks_total', 'counter', "Requests no target admitted that the route's fallback answered.");
+  const queueLength = new Family('proxy_breaker_route_queue_length', 'gauge', 'Requests waiting now for a slot at the concurrency limit.');
+  const queued = new Family('proxy_breaker_route_queued_total', 'counter', 'Requests that waited for a slot at the concurrency limit.');
+  const timedOut = new Family('proxy_breaker_route_queue_timeouts_total', 'counter', 'Queued requests that waited the whole queue timeout.');
+  for (const route of snapshot.routes) {
+    const labels = { route: route.match };
+    if (route.fallback !== null) fallbacks.sample('', labels, route.fallbacks);
+    if (route.queue === null) continue;
+    queueLength.sample('', labels, route.queue.length);
+    queued.sample('', labels, route.queue.queued);
+    timedOut.sample('', labels, route.queue.timedOut);
+  }
+  // A family with no sample is left out rather than shown as HELP and TYPE alone.
+  return [fallbacks, queueLength, queued, timedOut].filter((family) => family.lines.length > 2);
 }
 
 /** Every transition the state machine can make (0 until seen), then any other the snapshot has. */

@@ -29,6 +29,6 @@ export const PORT_RULE = { min: 0, max: 65535, integer: true } as const;
 export const ADMIN_OPTIONS = {
   port: numberOption(PORT_RULE, { default: undefined, defaultText: 'off', doc: 'serve the admin API, metrics and dashboard on this port' }),
   host: customOption(checkListenHost, { type: 'string', default: '127.0.0.1', doc: 'admin listen address; any but loopback needs a token' }),
-  token: customOption(checkToken, { type: 'string', default: undefined, doc: 'bearer token for the admin control routes' }),
+  token: customOption(checkToken, { type: 'string', default: undefined, doc: 'token for every admin route but /healthz and /readyz' }),
   sampleInterval: numberOption({ min: 1, integer: true }, { default: 1000, doc: 'ms between rate samples and `stats` events' }),
 } as const;

@@ -9,7 +9,7 @@ import { validateNumber } from '../validate.js';
 import type { SnapshotSource } from './observed.js';
 
 /** Outcomes that mean the upstream failed the request. */
-const ERROR_OUTCOMES: readonly Outcome[] = ['failure_status', 'error', 'timeout'];
+const ERROR_OUTCOMES: readonly Outcome[] = ['failure_status', 'error', 'timeout', 'body_timeout'];
 /** Outcomes where the proxy refused the request itself (open circuit, concurrency limit). */
 const REFUSED_OUTCOMES: readonly Outcome[] = ['rejected', 'limited'];
 

@@ -3,7 +3,7 @@
  * SSE `stats` event and the manual-control answers, so the dashboard reads one format.
  */
 import type { BreakerCounts, CircuitState } from '../breaker/breaker.js';
-import { latencyQuantile, type Outcome, type ProxySnapshot, type RouteSnapshot, type TargetSnapshot } from '../proxy/snapshot.js';
+import { latencyQuantile, type HealthSnapshot, type Outcome, type ProxySnapshot, type RouteSnapshot, type TargetSnapshot } from '../proxy/snapshot.js';
 import type { EventHub, TransitionRecord } from './events.js';
 import type { RatePoint, RateSampler, Rates } from './rates.js';
 
@@ -32,6 +32,14 @@ export interface TargetView {
   latency: { p50Ms: number | null; p99Ms: number | null; count: number };
   /** Routes (their `match`) that send requests to this target. */
   routes: string[];
+  /** Active health checks, beside the breaker; null while off. */
+  health: HealthSnapshot | null;
+  /** Requests waiting now in the queues of those routes (for a slot on any of their targets). */
+  queued: number;
+  /** Answers of this target dropped for a retry on another target (`retryOn`). */
+  statusRetries: number;
+  /** Epoch ms until which retries skip this target (its `Retry-After`), or null. */
+  retryAfterAt: number | null;
 }
 
 export interface BreakersView {
@@ -60,9 +68,19 @@ function routesByTarget(snapshot: ProxySnapshot): Map<string, string[]> {
   return map;
 }
 
+/** Requests waiting now in the queues of the routes of each target origin. */
+function queuedByTarget(snapshot: ProxySnapshot): Map<string, number> {
+  const map = new Map<string, number>();
+  for (const route of snapshot.routes) {
+    if (route.queue === null) continue;
+    for (const origin of route.targets) map.set(origin, (map.get(origin) ?? 0) + route.queue.length);
+  }
+  return map;
+}
+
 const ms = (seconds: number | null): number | null => (seconds === null ? null : Math.round(seconds * 1e6) / 1e3);
 
-export function targetView(target: TargetSnapshot, sampler: RateSampler, routes: string[]): TargetView {
+export function targetView(target: TargetSnapshot, sampler: RateSampler, routes: string[], queued = 0): TargetView {
   return {
     target: target.target,
     state: target.state,
@@ -81,15 +99,20 @@ export function targetView(target: TargetSnapshot, sampler: RateSampler, routes:
     // Quantiles from the buckets, not the snapshot's own: a summed snapshot's buckets are right, its quantiles are not.
     latency: { p50Ms: ms(latencyQuantile(target.latency, 0.5)), p99Ms: ms(latencyQuantile(target.latency, 0.99)), count: target.latency.count },
     routes,
+    health: target.health,
+    queued,
+    statusRetries: target.statusRetries,
+    retryAfterAt: target.retryAfterAt,
   };
 }
 
 export function breakersView(snapshot: ProxySnapshot, sampler: RateSampler, hub: EventHub): BreakersView {
   const routes = routesByTarget(snapshot);
+  const queued = queuedByTarget(snapshot);
   return {
     time: snapshot.time,
     targets: snapshot.targets.map((target) => ({
-      ...targetView(target, sampler, routes.get(target.target) ?? []),
+      ...targetView(target, sampler, routes.get(target.target) ?? [], queued.get(target.target)),
       history: sampler.history(target.target),
       transitions: hub.recent(target.target),
     })),
@@ -99,10 +122,11 @@ export function breakersView(snapshot: ProxySnapshot, sampler: RateSampler, hub:
 
 export function statsView(snapshot: ProxySnapshot, sampler: RateSampler): StatsView {
   const routes = routesByTarget(snapshot);
+  const queued = queuedByTarget(snapshot);
   return {
     time: snapshot.time,
     targets: snapshot.targets.map((target) => ({
-      ...targetView(target, sampler, routes.get(target.target) ?? []),
+      ...targetView(target, sampler, routes.get(target.target) ?? [], queued.get(target.target)),
       point: sampler.latest(target.target) ?? null,
     })),
   };

@@ -3,7 +3,7 @@ import { CallTimeoutError, CircuitBreakerOpenError, ConfigError, invalidArgType,
 import { DeadlineQueue, monotonicClock, type Clock, type DeadlineEntry } from '../deadlines.js';
 import { show, validateArray, validateFunction, validateObject } from '../validate.js';
 import { resolveBreakerOptions, type ResolvedBreakerOptions } from './options.js';
-import { ConsecutiveFailures, FailureRate, type TripRule } from './rules.js';
+import { ConsecutiveFailures, FailureRate, SlowCallRate, type TripRule } from './rules.js';
 
 export const CircuitState = {
   CLOSED: 'CLOSED',
@@ -41,6 +41,17 @@ export interface CircuitBreakerOptions {
   window?: number;
   /** Calls the failure-rate rule needs in its window before it decides. */
   minRequests?: number;
+  /**
+   * A call that succeeds after more than this many ms counts as slow (resilience4j's
+   * slowCallDurationThreshold): with `call()`, measured from the call to its resolution; with
+   * `admit()`, said by the caller through `ticket.slowSuccess()`. Off unless set.
+   */
+  slowCallDuration?: number;
+  /**
+   * With `slowCallDuration`: also open when at least this percentage (0-100] of the calls
+   * completed within `window` were slow, once `minRequests` calls completed there.
+   */
+  slowCallRate?: number;
   /** More trip rules; any rule that says so opens the circuit. */
   rules?: readonly TripRule[];
   /**
@@ -56,7 +67,10 @@ export interface CircuitBreakerOptions {
 export interface BreakerCounts {
   /** Calls let through: every ticket issued, probes included. */
   admitted: number;
+  /** Slow successes included. */
   successes: number;
+  /** Successes slower than `slowCallDuration`. */
+  slowCalls: number;
   failures: number;
   rejections: number;
   timeouts: number;
@@ -136,6 +150,13 @@ export class Ticket {
     this.breaker.settle(this, SUCCESS, undefined);
   }
 
+  /** A success that took longer than the breaker's `slowCallDuration`: a success for every rule but the slow-call rule. */
+  slowSuccess(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.breaker.settle(this, SLOW_SUCCESS, undefined);
+  }
+
   failure(error?: unknown): void {
     if (this.#settled) return;
     this.#settled = true;
@@ -152,7 +173,8 @@ export class Ticket {
 const SUCCESS = 0;
 const FAILURE = 1;
 const RELEASE = 2;
-type Outcome = typeof SUCCESS | typeof FAILURE | typeof RELEASE;
+const SLOW_SUCCESS = 3;
+type Outcome = typeof SUCCESS | typeof FAILURE | typeof RELEASE | typeof SLOW_SUCCESS;
 
 const NORMAL = 0;
 const PROBE = 1;
@@ -174,6 +196,8 @@ class PendingCall<T> extends Ticket implements DeadlineEntry {
   readonly resolve: (value: T) => void;
   readonly reject: (error: unknown) => void;
   done = false;
+  /** Clock when the call started, with `slowCallDuration` set; NaN otherwise (no clock read), never slow. */
+  startedAt = Number.NaN;
 
   constructor(
     breaker: CircuitBreaker,
@@ -232,7 +256,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
   #openedAtWall: number | null = null;
   #openPeriod = 0;
   #lastError: unknown = undefined;
-  readonly #counts: BreakerCounts = { admitted: 0, successes: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 };
+  readonly #counts: BreakerCounts = { admitted: 0, successes: 0, slowCalls: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 };
   #lastOpenError: CircuitBreakerOpenError | undefined = undefined;
   /**
    * Whether anyone listens to the per-call events, kept current by `newListener`/`removeListener`:
@@ -278,9 +302,10 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
   }
 
   #applyOptions(): void {
-    const { failureThreshold, failureRate, window, minRequests, callTimeout } = this.#options;
+    const { failureThreshold, failureRate, window, minRequests, callTimeout, slowCallDuration, slowCallRate } = this.#options;
     const rules: TripRule[] = [new ConsecutiveFailures(failureThreshold)];
     if (failureRate !== undefined) rules.push(new FailureRate({ percentage: failureRate, window, minRequests }));
+    if (slowCallDuration !== undefined) rules.push(new SlowCallRate({ percentage: slowCallRate, window, minRequests }));
     rules.push(...this.#customRules);
     this.#rules = rules;
     this.#timedRules = rules.some((rule) => rule.timed);
@@ -370,6 +395,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
     const thenable = result;
     return new Promise<Awaited<T>>((resolve, reject) => {
       const pending = new PendingCall<Awaited<T>>(this, generation, probe, controller, resolve, reject);
+      if (this.#options.slowCallDuration !== undefined) pending.startedAt = this.#clock();
       this.#deadlines?.add(pending);
       const onRejected = (error: unknown): void => {
         if (pending.done) return;
@@ -385,7 +411,8 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
           this.#deadlines?.remove(pending);
           // Resolve before reporting: a throwing listener must not leave the caller waiting.
           resolve(value as Awaited<T>);
-          pending.success();
+          if (this.#isSlow(pending.startedAt)) pending.slowSuccess();
+          else pending.success();
         }, onRejected);
       } catch (error) {
         // A thenable whose then() throws has failed now; left alone, its ticket would stay
@@ -397,6 +424,12 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
 
 
   /** Returns a function with `fn`'s signature whose every call goes through this breaker. */
+  /** Whether a call that started at `startedAt` (this breaker's clock) and ends now was slow; no clock read when the rule is off. */
+  #isSlow(startedAt: number): boolean {
+    const threshold = this.#options.slowCallDuration;
+    return threshold !== undefined && this.#clock() - startedAt > threshold;
+  }
+
   wrap<A extends unknown[], R>(fn: (...args: A) => R | PromiseLike<R>): (...args: A) => Promise<Awaited<R>> {
     if (typeof fn !== 'function') throw invalidArgType('fn', 'a function', fn);
     return (...args: A) => this.call(() => fn(...args));
@@ -460,6 +493,7 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
       for (const rule of this.#rules) rule.success(now);
       return;
     }
+    if (outcome === SLOW_SUCCESS) return this.#settleSlow(ticket);
     this.#counts.failures++;
     this.#lastError = error;
     if (this.#watched.failure) this.emit('failure', error);
@@ -472,6 +506,26 @@ export class CircuitBreaker extends EventEmitter<CircuitBreakerEvents> {
     let trip = false;
     for (const rule of this.#rules) if (rule.failure(now, this.#failures)) trip = true;
     if (trip) this.#open(error);
+  }
+
+  /**
+   * A slow success: a success for the state machine and for every rule but the ones that judge
+   * slowness. A slow probe still closes the circuit: the target answers, and the slow-call rule
+   * judges it again once `minRequests` calls are in its window.
+   */
+  #settleSlow(ticket: Ticket): void {
+    this.#counts.successes++;
+    this.#counts.slowCalls++;
+    if (this.#watched.success) this.emit('success');
+    if (ticket.probe) return this.#close();
+    this.#failures = 0;
+    const now = this.#timedRules ? this.#clock() : 0;
+    let trip = false;
+    for (const rule of this.#rules) {
+      if (rule.slowSuccess === undefined) rule.success(now);
+      else if (rule.slowSuccess(now)) trip = true;
+    }
+    if (trip) this.#open(undefined);
   }
 
   /** @internal A pending call timed out: one failure, counted once. */

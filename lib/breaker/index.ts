@@ -3,5 +3,5 @@ export type { BreakerCounts, BreakerSnapshot, CircuitBreakerEvents, CircuitBreak
 export { resolveBreakerOptions } from './options.js';
 export type { ResolvedBreakerOptions } from './options.js';
 export { circuitBreaker } from './decorator.js';
-export { ConsecutiveFailures, FailureRate } from './rules.js';
+export { ConsecutiveFailures, FailureRate, SlowCallRate } from './rules.js';
 export type { FailureRateOptions, TripRule } from './rules.js';

@@ -34,6 +34,14 @@ export const BREAKER_OPTIONS = {
   ),
   window: numberOption({ min: 0, exclusive: true }, { default: 10_000, doc: 'ms window of the failure-rate rule' }),
   minRequests: numberOption({ min: 1, integer: true }, { default: 10, doc: 'calls needed in the window before the rate rule decides' }),
+  slowCallDuration: numberOption(
+    { min: 0, exclusive: true },
+    { default: undefined, defaultText: 'off', doc: 'ms after which a successful call counts as slow for the slow-call rule' },
+  ),
+  slowCallRate: numberOption(
+    { min: 0, exclusive: true, max: 100 },
+    { default: 100, doc: 'with slowCallDuration: open when this percentage of the calls in the window were slow' },
+  ),
 } as const;
 
 export type ResolvedBreakerOptions = Resolved<typeof BREAKER_OPTIONS>;

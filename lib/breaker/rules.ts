@@ -14,6 +14,11 @@ export interface TripRule {
   /** A call succeeded. `now` is the breaker's clock when `timed`, otherwise 0. */
   success(now: number): void;
   /**
+   * A call succeeded, but slowly (it took longer than the breaker's `slowCallDuration`). Returns
+   * true when the circuit should open. A rule without this method hears `success()` instead.
+   */
+  slowSuccess?(now: number): boolean;
+  /**
    * A call failed. `consecutive` is the breaker's count of consecutive failures, this one
    * included. Returns true when the circuit should open.
    */
@@ -52,68 +57,50 @@ export interface FailureRateOptions {
 }
 
 /**
- * Opens when, within a sliding time window, at least `minRequests` calls completed and at least
- * `percentage`% of them failed. Catches a target that fails every other request, which a
- * consecutive count never sees (istio/api#3766).
- *
- * The window is a ring of time buckets. Each bucket remembers which time slice it holds, and a
- * bucket from an older slice counts as empty, so the window is right after any idle gap
- * (cockatiel#64 counted stale buckets). Totals are summed from the buckets when asked instead of
- * kept as running sums, so they cannot drift or go negative (resilience4j#1335).
+ * Calls completed in a sliding time window, counted by kind. The window is a ring of time
+ * buckets. Each bucket remembers which time slice it holds, and a bucket from an older slice
+ * counts as empty, so the window is right after any idle gap (cockatiel#64 counted stale
+ * buckets). Totals are summed from the buckets when asked instead of kept as running sums, so
+ * they cannot drift or go negative (resilience4j#1335).
  */
-export class FailureRate implements TripRule {
-  readonly timed = true;
-  readonly percentage: number;
-  readonly minRequests: number;
-  readonly window: number;
+class CallWindow {
   readonly #bucketSize: number;
   readonly #slice: Float64Array;
-  readonly #successes: Uint32Array;
-  readonly #failures: Uint32Array;
+  /** Calls per bucket of each kind: 0 plain successes, 1 failures, 2 slow successes. */
+  readonly #kinds: [Uint32Array, Uint32Array, Uint32Array];
 
-  constructor(options: FailureRateOptions) {
-    // The class is public: bad values would otherwise surface as NaN buckets or a typed-array RangeError.
-    validateObject(options, 'options');
-    this.percentage = validateNumber(options.percentage, 'percentage', { min: 0, exclusive: true, max: 100 });
-    this.minRequests = validateNumber(options.minRequests, 'minRequests', { min: 1, integer: true });
-    this.window = validateNumber(options.window, 'window', { min: 0, exclusive: true });
-    const buckets = validateNumber(options.buckets ?? 10, 'buckets', { min: 1, integer: true });
-    this.#bucketSize = options.window / buckets;
+  constructor(window: number, buckets: number) {
+    this.#bucketSize = window / buckets;
     this.#slice = new Float64Array(buckets).fill(-1);
-    this.#successes = new Uint32Array(buckets);
-    this.#failures = new Uint32Array(buckets);
+    this.#kinds = [new Uint32Array(buckets), new Uint32Array(buckets), new Uint32Array(buckets)];
   }
 
-  success(now: number): void {
-    this.#successes[this.#bucketFor(now)]!++;
+  add(now: number, kind: 0 | 1 | 2): void {
+    this.#kinds[kind][this.#bucketFor(now)]!++;
   }
 
-  failure(now: number): boolean {
-    this.#failures[this.#bucketFor(now)]!++;
-    const { calls, failures } = this.counts(now);
-    return calls >= this.minRequests && failures * 100 >= this.percentage * calls;
-  }
-
-  /** Calls and failures inside the window that ends at `now`. */
-  counts(now: number): { calls: number; failures: number } {
+  /** Calls of every kind, failures and slow successes inside the window that ends at `now`. */
+  counts(now: number): { calls: number; failures: number; slow: number } {
     const current = Math.floor(now / this.#bucketSize);
     const oldest = current - this.#slice.length + 1;
+    const [successes, failed, slowed] = this.#kinds;
     let calls = 0;
     let failures = 0;
+    let slow = 0;
     for (let i = 0; i < this.#slice.length; i++) {
       const slice = this.#slice[i]!;
       if (slice >= oldest && slice <= current) {
-        failures += this.#failures[i]!;
-        calls += this.#failures[i]! + this.#successes[i]!;
+        failures += failed[i]!;
+        slow += slowed[i]!;
+        calls += failed[i]! + successes[i]! + slowed[i]!;
       }
     }
-    return { calls, failures };
+    return { calls, failures, slow };
   }
 
   reset(): void {
     this.#slice.fill(-1);
-    this.#successes.fill(0);
-    this.#failures.fill(0);
+    for (const kind of this.#kinds) kind.fill(0);
   }
 
   #bucketFor(now: number): number {
@@ -121,9 +108,107 @@ export class FailureRate implements TripRule {
     const index = ((slice % this.#slice.length) + this.#slice.length) % this.#slice.length;
     if (this.#slice[index] !== slice) {
       this.#slice[index] = slice;
-      this.#successes[index] = 0;
-      this.#failures[index] = 0;
+      for (const kind of this.#kinds) kind[index] = 0;
     }
     return index;
+  }
+}
+
+/** Checks the options shared by the window rules; the classes are public, so bad values would otherwise surface as NaN buckets. */
+function windowOptions(options: FailureRateOptions): { percentage: number; minRequests: number; window: number; buckets: number } {
+  validateObject(options, 'options');
+  return {
+    percentage: validateNumber(options.percentage, 'percentage', { min: 0, exclusive: true, max: 100 }),
+    minRequests: validateNumber(options.minRequests, 'minRequests', { min: 1, integer: true }),
+    window: validateNumber(options.window, 'window', { min: 0, exclusive: true }),
+    buckets: validateNumber(options.buckets ?? 10, 'buckets', { min: 1, integer: true }),
+  };
+}
+
+/**
+ * Opens when, within a sliding time window, at least `minRequests` calls completed and at least
+ * `percentage`% of them failed. Catches a target that fails every other request, which a
+ * consecutive count never sees (istio/api#3766). A slow success is a success here.
+ */
+export class FailureRate implements TripRule {
+  readonly timed = true;
+  readonly percentage: number;
+  readonly minRequests: number;
+  readonly window: number;
+  readonly #calls: CallWindow;
+
+  constructor(options: FailureRateOptions) {
+    const { percentage, minRequests, window, buckets } = windowOptions(options);
+    this.percentage = percentage;
+    this.minRequests = minRequests;
+    this.window = window;
+    this.#calls = new CallWindow(window, buckets);
+  }
+
+  success(now: number): void {
+    this.#calls.add(now, 0);
+  }
+
+  failure(now: number): boolean {
+    this.#calls.add(now, 1);
+    const { calls, failures } = this.#calls.counts(now);
+    return calls >= this.minRequests && failures * 100 >= this.percentage * calls;
+  }
+
+  /** Calls and failures inside the window that ends at `now`. */
+  counts(now: number): { calls: number; failures: number } {
+    const { calls, failures } = this.#calls.counts(now);
+    return { calls, failures };
+  }
+
+  reset(): void {
+    this.#calls.reset();
+  }
+}
+
+/**
+ * Opens when, within a sliding time window, at least `minRequests` calls completed and at least
+ * `percentage`% of them were slow (resilience4j's slowCallRateThreshold): a target that answers
+ * every request, but in seconds, is as good as down for its callers. What "slow" means is the
+ * caller's to say (`Ticket.slowSuccess()`); a failure counts as a call, not as a slow one.
+ */
+export class SlowCallRate implements TripRule {
+  readonly timed = true;
+  readonly percentage: number;
+  readonly minRequests: number;
+  readonly window: number;
+  readonly #calls: CallWindow;
+
+  constructor(options: FailureRateOptions) {
+    const { percentage, minRequests, window, buckets } = windowOptions(options);
+    this.percentage = percentage;
+    this.minRequests = minRequests;
+    this.window = window;
+    this.#calls = new CallWindow(window, buckets);
+  }
+
+  success(now: number): void {
+    this.#calls.add(now, 0);
+  }
+
+  slowSuccess(now: number): boolean {
+    this.#calls.add(now, 2);
+    const { calls, slow } = this.#calls.counts(now);
+    return calls >= this.minRequests && slow * 100 >= this.percentage * calls;
+  }
+
+  failure(now: number): boolean {
+    this.#calls.add(now, 1);
+    return false;
+  }
+
+  /** Calls and slow calls inside the window that ends at `now`. */
+  counts(now: number): { calls: number; slow: number } {
+    const { calls, slow } = this.#calls.counts(now);
+    return { calls, slow };
+  }
+
+  reset(): void {
+    this.#calls.reset();
   }
 }

@@ -62,6 +62,8 @@ function flagValue(entry: FlagEntry, value: string | boolean): unknown {
   if (typeof value === 'boolean') return flag.negate === true ? !value : value;
   if (option === undefined) return value;
   const at = `--${flag.name}`;
+  // A file name: read, and its contents checked, once the config is put together (trust-files.ts).
+  if (option.file === true) return value;
   if (option.parse !== undefined) return checked(() => option.parse!(value, at));
   checked(() => option.check(value, at));
   return value;
@@ -223,6 +225,8 @@ function parseErrorLine(error: unknown): string {
 export function flagForPath(args: CliArgs, path: string): string | undefined {
   const breaker = /(?:^|\.)breaker\.(\w+)$/.exec(path);
   if (breaker !== null) return args.flagOf.get(`breaker.${breaker[1]}`);
+  const fallback = /^fallback\.(\w+)/.exec(path);
+  if (fallback !== null) return args.flagOf.get(`fallback.${fallback[1]}`);
   const top = /^\w+/.exec(path)?.[0];
   return top === undefined ? undefined : args.flagOf.get(top);
 }

@@ -11,6 +11,7 @@ import { CliError } from './cli-error.js';
 import { readConfigFile, type AdminConfig, type LogConfig } from './config-file.js';
 import { ADMIN_TOKEN_ENV, CLI_ADMIN_OPTIONS, LISTEN_OPTIONS, LOG_OPTIONS, WORKERS_OPTION, type WorkersSetting } from './options.js';
 import { availableParallelism } from 'node:os';
+import { readTrustFiles } from './trust-files.js';
 
 export { ADMIN_TOKEN_ENV };
 
@@ -35,7 +36,8 @@ export interface CliConfig {
  */
 export function resolveCliConfig(args: CliArgs, base: ProxyOptions = {}): CliConfig {
   const file = args.config === undefined ? undefined : readConfigFile(args.config);
-  const proxy = mergeOptions(file?.proxy ?? base, args.proxy);
+  const fromFile = file === undefined ? base : readTrustFiles(file.proxy, { configFile: args.config! });
+  const proxy = mergeOptions(fromFile, readTrustFiles(args.proxy, { flags: args.flagOf }));
   let resolved: ProxyConfig;
   try {
     resolved = resolveProxyOptions(proxy);
@@ -66,7 +68,7 @@ function resolveWorkers(setting: WorkersSetting): number {
 
 /**
  * The admin server's settings: flags over the file, the token also from the environment. A
- * non-loopback admin address without a token is refused: the control routes would be open.
+ * non-loopback admin address without a token is refused: every admin route would be open.
  */
 function adminSettings(args: CliArgs, file: AdminConfig | undefined): AdminConfig | undefined {
   const port = args.admin.port ?? file?.port;
@@ -93,6 +95,11 @@ export function mergeOptions(lower: ProxyOptions, upper: ProxyOptions): ProxyOpt
     // A breaker in the file that is not an object stays, for the validator to report.
     const object = typeof lower.breaker === 'object' && lower.breaker !== null && !Array.isArray(lower.breaker);
     merged.breaker = object ? { ...lower.breaker, ...upper.breaker } : lower.breaker;
+  }
+  if (lower.fallback !== undefined && upper.fallback !== undefined) {
+    // Fallback flags replace single keys of the file's `fallback`, as breaker flags do.
+    const object = typeof lower.fallback === 'object' && lower.fallback !== null && !Array.isArray(lower.fallback);
+    merged.fallback = object ? { ...lower.fallback, ...upper.fallback } : lower.fallback;
   }
   return merged;
 }

@@ -7,6 +7,7 @@ import { ADMIN_OPTIONS, checkListenHost, PORT_RULE } from '../admin/options.js';
 import { ConfigError } from '../errors.js';
 import { show } from '../validate.js';
 import { booleanOption, choiceOption, customOption, defaultText, numberOption, parseDecimal, type FlagSpec, type Option, type OptionTable } from '../options.js';
+import { FALLBACK_OPTIONS } from '../proxy/fallback.js';
 import { PROXY_BREAKER_OPTIONS, PROXY_OPTIONS } from '../proxy/options.js';
 
 export type LogFormat = 'text' | 'json';
@@ -92,6 +93,7 @@ export const FLAG_ENTRIES: readonly FlagEntry[] = [
   ...flagsOf({ workers: WORKERS_OPTION }, ''),
   ...flagsOf(PROXY_BREAKER_OPTIONS, 'breaker'),
   ...flagsOf(PROXY_OPTIONS, ''),
+  ...flagsOf(FALLBACK_OPTIONS, 'fallback'),
   ...flagsOf(CLI_ADMIN_OPTIONS, 'admin'),
   ...flagsOf(LOG_OPTIONS, 'log'),
   switchFlag('config', 'read options from a JSON file (see below); SIGHUP reloads it', { value: 'FILE' }),

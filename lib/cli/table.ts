@@ -9,8 +9,9 @@ export function httpUrl(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
+/** The targets, each with its weight where it is not 1. */
 function targetsOf(route: ResolvedRoute): string {
-  return route.targets.map((url) => url.origin).join(', ');
+  return route.targets.map((url, i) => (route.weights[i] === 1 ? url.origin : `${url.origin} (weight ${route.weights[i]})`)).join(', ');
 }
 
 /** `/api => http://a:1, http://b:2; users.example.com => http://c:3` */
@@ -24,11 +25,11 @@ export function routingTable(config: CliConfig): string {
     ['MATCH', 'TARGETS', 'STRIP', 'TIMEOUT', 'FAILURE STATUS', 'RETRIES', 'BREAKER'],
     ...config.resolved.routes.map((route) => [
       route.match,
-      targetsOf(route),
+      route.balance === 'round-robin' ? targetsOf(route) : `${route.balance}: ${targetsOf(route)}`,
       route.stripPrefix ? 'yes' : 'no',
       `${route.timeout} ms`,
       route.failureStatus.text,
-      String(route.retries),
+      route.retryOn === undefined ? String(route.retries) : `${route.retries}, also on ${route.retryOn.text}`,
       breakerText(route),
     ]),
   ];

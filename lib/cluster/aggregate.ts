@@ -10,7 +10,7 @@ type Counters = Pick<TargetSnapshot, 'counts' | 'requests' | 'latency' | 'connec
 
 function zero(like: TargetSnapshot): Counters {
   return {
-    counts: { admitted: 0, successes: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 },
+    counts: { admitted: 0, successes: 0, slowCalls: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 },
     requests: Object.fromEntries(Object.keys(like.requests).map((key) => [key, 0])) as TargetSnapshot['requests'],
     latency: { bounds: [...like.latency.bounds], counts: like.latency.counts.map(() => 0), sum: 0, count: 0, p50: null, p99: null },
     connections: { busy: 0, idle: 0, opened: 0 },

@@ -74,10 +74,12 @@ export class BreakerAuthority<Member> {
   }
 
   /** Outcomes of ordinary requests from one worker: successes first, then the failure. */
-  outcomes(origin: string, epoch: number, successes: number, failure: string | undefined): void {
+  outcomes(origin: string, epoch: number, successes: number, slow: number, failure: string | undefined): void {
     const breaker = this.#current(origin, epoch);
     if (breaker === undefined) return;
-    for (let i = 0; i < successes && breaker.state === CircuitState.CLOSED; i++) breaker.admit()?.success();
+    for (let i = 0; i < successes - slow && breaker.state === CircuitState.CLOSED; i++) breaker.admit()?.success();
+    // Slow successes last: they can trip the slow-call rule, which the plain ones cannot.
+    for (let i = 0; i < slow && breaker.state === CircuitState.CLOSED; i++) breaker.admit()?.slowSuccess();
     if (failure !== undefined && breaker.state === CircuitState.CLOSED) breaker.admit()?.failure(new Error(failure));
   }
 

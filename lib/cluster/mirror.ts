@@ -27,6 +27,7 @@ export interface MirrorLink {
 // The ticket outcomes `CircuitBreaker.settle()` receives (lib/breaker/breaker.ts).
 const SUCCESS = 0;
 const FAILURE = 1;
+const SLOW_SUCCESS = 3;
 
 export class MirroredBreaker extends CircuitBreaker {
   readonly origin: string;
@@ -38,9 +39,11 @@ export class MirroredBreaker extends CircuitBreaker {
   #slots = 0;
   /** Probes of this worker in flight. */
   #probes = 0;
-  readonly #counts: BreakerCounts = { admitted: 0, successes: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 };
+  readonly #counts: BreakerCounts = { admitted: 0, successes: 0, slowCalls: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 };
   /** Successes not yet reported, all of `pendingEpoch`: the link sends them in batches. */
   pendingSuccesses = 0;
+  /** Of those, the slow ones (`slowCallDuration`): they feed the slow-call rule, a rate, so they wait for the batch too. */
+  pendingSlow = 0;
   pendingEpoch = 0;
 
   constructor(origin: string, options: CircuitBreakerOptions, link: MirrorLink, state?: BreakerState) {
@@ -89,8 +92,9 @@ export class MirroredBreaker extends CircuitBreaker {
     if (ticket.generation !== this.#epoch) return;
     if (ticket.probe) {
       this.#probes--;
-      if (outcome === SUCCESS) {
+      if (outcome === SUCCESS || outcome === SLOW_SUCCESS) {
         this.#counts.successes++;
+        if (outcome === SLOW_SUCCESS) this.#counts.slowCalls++;
         this.#link.probe(this, ticket.generation, 'success');
       } else if (outcome === FAILURE) {
         this.#counts.failures++;
@@ -103,13 +107,18 @@ export class MirroredBreaker extends CircuitBreaker {
       }
       return;
     }
-    if (outcome === SUCCESS) {
+    if (outcome === SUCCESS || outcome === SLOW_SUCCESS) {
       this.#counts.successes++;
       if (this.pendingEpoch !== ticket.generation) {
         this.pendingEpoch = ticket.generation;
         this.pendingSuccesses = 0;
+        this.pendingSlow = 0;
       }
       this.pendingSuccesses++;
+      if (outcome === SLOW_SUCCESS) {
+        this.#counts.slowCalls++;
+        this.pendingSlow++;
+      }
     } else if (outcome === FAILURE) {
       this.#counts.failures++;
       this.#link.failure(this, ticket.generation, messageOf(error));

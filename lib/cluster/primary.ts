@@ -209,7 +209,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   #receive(member: Member, message: ToPrimary): void {
     switch (message.type) {
       case 'outcomes':
-        return this.#authority.outcomes(message.origin, message.epoch, message.successes, message.failure);
+        return this.#authority.outcomes(message.origin, message.epoch, message.successes, message.slow, message.failure);
       case 'probe':
         return this.#authority.probe(member, message.origin, message.epoch, message.outcome, message.failure);
       case 'returned':

@@ -57,7 +57,10 @@ export interface OutcomeReport {
   type: 'outcomes';
   origin: string;
   epoch: number;
+  /** Successes, slow ones included. */
   successes: number;
+  /** Of `successes`, those slower than `slowCallDuration`. */
+  slow: number;
   /** The failure that sent this report at once; its message only (errors do not cross processes). */
   failure?: string;
 }

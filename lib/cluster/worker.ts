@@ -28,9 +28,12 @@ class Link implements MirrorLink {
   failure(mirror: MirroredBreaker, epoch: number, message: string): void {
     // Successes seen before this failure go first, in the same message: one worker's outcomes
     // reach the primary in the order they happened.
-    const successes = mirror.pendingEpoch === epoch ? mirror.pendingSuccesses : 0;
+    const same = mirror.pendingEpoch === epoch;
+    const successes = same ? mirror.pendingSuccesses : 0;
+    const slow = same ? mirror.pendingSlow : 0;
     mirror.pendingSuccesses = 0;
-    this.#send({ type: 'outcomes', origin: mirror.origin, epoch, successes, failure: message });
+    mirror.pendingSlow = 0;
+    this.#send({ type: 'outcomes', origin: mirror.origin, epoch, successes, slow, failure: message });
   }
 
   probe(mirror: MirroredBreaker, epoch: number, outcome: 'started' | 'success' | 'failure' | 'release', message?: string): void {
@@ -41,9 +44,10 @@ class Link implements MirrorLink {
   flush(): void {
     for (const mirror of this.mirrors.values()) {
       if (mirror.pendingSuccesses === 0) continue;
-      const successes = mirror.pendingSuccesses;
+      const { pendingSuccesses: successes, pendingSlow: slow } = mirror;
       mirror.pendingSuccesses = 0;
-      this.#send({ type: 'outcomes', origin: mirror.origin, epoch: mirror.pendingEpoch, successes });
+      mirror.pendingSlow = 0;
+      this.#send({ type: 'outcomes', origin: mirror.origin, epoch: mirror.pendingEpoch, successes, slow });
     }
   }
 }

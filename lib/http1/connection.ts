@@ -19,6 +19,13 @@ import { forwardableTrailers } from './trailers.js';
 
 /** Who receives one response. Every call happens at most once per request, except `upstreamData`. */
 export interface ResponseSink {
+  /**
+   * Set to 0 whenever a byte of this exchange moves, either way (a piece from the target, a piece
+   * of the request body sent): the sink's idle clock starts over. One store per piece, no clock read.
+   */
+  idleTicks: number;
+  /** The whole request, body included, has been written to the target. */
+  requestSent?(): void;
   /** An interim (1xx) response; not relayed. */
   upstreamInterim(): void;
   upstreamHead(head: ResponseHead): void;
@@ -45,9 +52,16 @@ export interface PoolOptions {
   host: string;
   port: number;
   /** TLS to the target; `undefined` for plain TCP. */
-  tls?: { servername: string | undefined; rejectUnauthorized: boolean } | undefined;
+  tls?: UpstreamTlsOptions | undefined;
   /** Idle connections kept; more are closed as they come free. */
   maxIdle: number;
+}
+
+export interface UpstreamTlsOptions {
+  servername: string | undefined;
+  rejectUnauthorized: boolean;
+  /** CA certificates and client certificate, made once; `undefined`: Node's default context. */
+  secureContext?: tls.SecureContext | undefined;
 }
 
 /**
@@ -67,6 +81,8 @@ export class UpstreamPool {
   /** Idle connections; the most recently used is reused first (LIFO), so idle ones age out. */
   readonly #idle: UpstreamConnection[] = [];
   readonly #all = new Set<UpstreamConnection>();
+  /** Connections opened under trust settings that have since changed (`retrust`): never reused. */
+  readonly #stale = new WeakSet<UpstreamConnection>();
   #session: Buffer | undefined = undefined;
   #closed = false;
   /** Connections opened since the pool was made (for metrics: churn shows as a fast-rising count). */
@@ -118,9 +134,21 @@ export class UpstreamPool {
     this.#idle.length = 0;
   }
 
+  /**
+   * New TLS settings (a reload changed the CA or client certificate): connections opened from now
+   * on use them. Idle connections close now; busy ones finish their request and close. The TLS
+   * session is dropped too: resuming it would skip verifying the target against the new CAs.
+   */
+  retrust(settings: UpstreamTlsOptions): void {
+    this.options.tls = settings;
+    this.#session = undefined;
+    for (const connection of this.#all) this.#stale.add(connection);
+    for (const connection of this.#idle.splice(0)) connection.destroy();
+  }
+
   /** @internal A connection finished a response and may carry another. */
   release(connection: UpstreamConnection): void {
-    if (this.#closed || this.#idle.length >= this.options.maxIdle) return connection.destroy();
+    if (this.#closed || this.#stale.has(connection) || this.#idle.length >= this.options.maxIdle) return connection.destroy();
     // An idle connection must not keep the process alive (Node's agent unrefs free sockets too).
     connection.socket.unref();
     this.#idle.push(connection);
@@ -133,9 +161,9 @@ export class UpstreamPool {
     if (at >= 0) this.#idle.splice(at, 1);
   }
 
-  /** @internal For TLS session resumption on the next connection. */
-  set session(session: Buffer) {
-    this.#session = session;
+  /** @internal For TLS session resumption on the next connection, unless `connection` predates the trust settings. */
+  offerSession(connection: UpstreamConnection, session: Buffer): void {
+    if (!this.#stale.has(connection)) this.#session = session;
   }
 
   #connect(): net.Socket {
@@ -152,6 +180,7 @@ export class UpstreamPool {
       port,
       servername: secure.servername,
       rejectUnauthorized: secure.rejectUnauthorized,
+      secureContext: secure.secureContext,
       session: this.#session,
       ALPNProtocols: ['http/1.1'],
     });
@@ -205,7 +234,7 @@ export class UpstreamConnection implements ResponseHandler {
   readonly #onErrorListener = (error: Error): void => this.#fail(error);
   readonly #onCloseListener = (): void => this.#onClose();
   readonly #onDrainListener = (): void => void this.#body?.resume();
-  readonly #onSessionListener = (session: Buffer): void => void (this.#pool.session = session);
+  readonly #onSessionListener = (session: Buffer): void => this.#pool.offerSession(this, session);
 
   /**
    * Sends one request: `head` is the serialized request head (request-head.ts). `body` is the
@@ -255,6 +284,16 @@ export class UpstreamConnection implements ResponseHandler {
     this.socket.write(head, 'latin1');
   }
 
+  /** Reading the response is paused for the client (`pause()`). */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** The request body is waiting for the target to read what was sent of it (backpressure). */
+  get bodyWaiting(): boolean {
+    return this.#body !== undefined && this.#body.isPaused();
+  }
+
   /** Stops reading the response (the client is slow); `resume()` goes on. */
   pause(): void {
     this.#paused = true;
@@ -290,6 +329,8 @@ export class UpstreamConnection implements ResponseHandler {
    * @internal A piece of the client's body (a string after the app called `req.setEncoding()`).
    */
   bodyData(chunk: Buffer | string): boolean {
+    const sink = this.#sink;
+    if (sink !== undefined) sink.idleTicks = 0;
     const socket = this.socket;
     const written = this.#releaseAfterWrite(chunk);
     if (!this.#chunked) return socket.write(chunk, written);
@@ -313,6 +354,7 @@ export class UpstreamConnection implements ResponseHandler {
     }
     this.#requestSent = true;
     this.#detachBody();
+    this.#sink?.requestSent?.();
   }
 
   // ResponseHandler: called by the parser, inside #onData.
@@ -338,10 +380,12 @@ export class UpstreamConnection implements ResponseHandler {
   }
 
   #onData(chunk: Buffer): void {
-    if (this.#sink === undefined) {
+    const sink = this.#sink;
+    if (sink === undefined) {
       // Bytes on an idle connection, or after the sink gave up: nobody asked for them.
       return this.destroy();
     }
+    sink.idleTicks = 0;
     let complete: boolean;
     try {
       complete = this.#parser.execute(chunk);

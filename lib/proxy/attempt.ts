@@ -13,7 +13,16 @@ import type { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Ticket } from '../breaker/breaker.js';
 import type { DeadlineEntry, DeadlineQueue } from '../deadlines.js';
-import { UpstreamConnectionError, UpstreamResponseError, UpstreamStatusError, UpstreamTimeoutError, withoutStack, type UpstreamError } from '../errors.js';
+import {
+  UpstreamConnectionError,
+  UpstreamIdleTimeoutError,
+  UpstreamResponseError,
+  UpstreamStatusError,
+  UpstreamTimeoutError,
+  withoutStack,
+  type UpstreamError,
+} from '../errors.js';
+import type { IdleEntry } from '../idle.js';
 import type { ProxyErrorType } from './answers.js';
 import { classify, type Classified } from './classify.js';
 import type { ProxyEvents } from './proxy.js';
@@ -26,6 +35,12 @@ import type { Outcome, Target } from './target.js';
  * target is broken (or hostile: a 1xx storm would hold the attempt until the call timeout).
  */
 export const MAX_INTERIM_RESPONSES = 32;
+
+/**
+ * Where an attempt reports how its try went: a breaker's `Ticket` for client requests and
+ * synthetic probes, or a health check's own verdict (health.ts), which never reaches the breaker.
+ */
+export type Verdict = Pick<Ticket, 'success' | 'slowSuccess' | 'failure' | 'release' | 'settled'>;
 
 /** What the client attempts of one proxy share. */
 export class AttemptContext {
@@ -54,15 +69,18 @@ export class AttemptContext {
 }
 
 /** One try at an admitted target: its ticket, the wait for its head, its outcome. */
-export abstract class Attempt implements DeadlineEntry {
+export abstract class Attempt implements DeadlineEntry, IdleEntry {
   deadlinePrev: DeadlineEntry | undefined = undefined;
   deadlineNext: DeadlineEntry | undefined = undefined;
   deadlineAt = 0;
+  idlePrev: IdleEntry | undefined = undefined;
+  idleNext: IdleEntry | undefined = undefined;
+  idleTicks = 0;
 
   /** The wait for the response head (the call timeout). */
   readonly deadlines: DeadlineQueue;
   target!: Target;
-  ticket!: Ticket;
+  ticket!: Verdict;
   /** How it ended; set once. */
   outcome: Outcome | undefined = undefined;
   #headReceived = false;
@@ -70,6 +88,8 @@ export abstract class Attempt implements DeadlineEntry {
   #failureStatus = false;
   /** Interim (1xx) heads from the current target. */
   #interim = 0;
+  /** The head came later than the target's `slowCallDuration`: the success is reported slow. */
+  #slow = false;
 
   constructor(deadlines: DeadlineQueue) {
     this.deadlines = deadlines;
@@ -101,21 +121,39 @@ export abstract class Attempt implements DeadlineEntry {
   /** Called once, when the outcome is set. */
   protected abstract ended(outcome: Outcome): void;
 
-  /** Starts a try on an admitted target: the wait for its head starts now. */
-  protected begin(target: Target, ticket: Ticket): void {
+  /**
+   * Starts a try on an admitted target. The wait for its head starts now, unless a request body
+   * is still to be sent (`waitForHead` false): then the caller starts it when the body is out.
+   */
+  protected begin(target: Target, ticket: Verdict, waitForHead = true): void {
     this.target = target;
     this.ticket = ticket;
     this.#headReceived = false;
     this.#failureStatus = false;
     this.#interim = 0;
-    this.deadlines.add(this);
+    this.#slow = false;
+    if (waitForHead) this.deadlines.add(this);
+    // No wait started: a head that comes before the body is out cannot be slow (headArrived).
+    else this.deadlineAt = Number.NaN;
   }
+
+  /** The target moved no byte for the idle timeout: charged; `afterHead` says which side it failed. */
+  protected chargeIdle(timeoutMs: number): void {
+    this.charge(withoutStack(() => new UpstreamIdleTimeoutError(this.target.origin, timeoutMs, this.#headReceived)));
+  }
+
+  /** Called by the idle sweeper; only attempts that join one override it. */
+  idleExpire(): void {}
 
   /**
    * The final head arrived in time. A failure status is charged now; its body is still the
    * target's own answer and goes on unchanged.
    */
   protected headArrived(status: number, failure: boolean): void {
+    // The wait for the head started when its deadline was set (`begin`, or once the request body
+    // was out), so the head time costs no clock read at the start, and none with the rule off.
+    const slowCall = this.target.slowCallDuration;
+    if (slowCall !== undefined) this.#slow = performance.now() - (this.deadlineAt - this.deadlines.timeout) > slowCall;
     this.deadlines.remove(this);
     this.#headReceived = true;
     if (!failure) return;
@@ -126,7 +164,8 @@ export abstract class Attempt implements DeadlineEntry {
   /** The target's answer is complete: a success, unless its status was a failure status. */
   protected succeed(): void {
     if (this.#failureStatus) return this.finish('failure_status');
-    this.ticket.success();
+    if (this.#slow) this.ticket.slowSuccess();
+    else this.ticket.success();
     this.finish('success');
   }
 
@@ -195,7 +234,10 @@ export abstract class ClientAttempt extends Attempt {
   status = 0;
   /** This request holds one of the retry budget's slots. */
   #retrying = false;
-  /** Targets that failed this request, so a second retry does not go back to one of them. */
+  /**
+   * Targets a retry of this request must not go to: those that failed it, so a second retry does
+   * not go back to one of them, and those whose `Retry-After` had not passed at a retry.
+   */
   #tried: Target[] | undefined = undefined;
 
   constructor(context: AttemptContext, req: IncomingMessage, route: Route) {
@@ -207,8 +249,8 @@ export abstract class ClientAttempt extends Attempt {
     context.budget.requestStarted();
   }
 
-  protected override begin(target: Target, ticket: Ticket): void {
-    super.begin(target, ticket);
+  protected override begin(target: Target, ticket: Verdict, waitForHead = true): void {
+    super.begin(target, ticket, waitForHead);
     this.attempts++;
     target.inFlight++;
   }
@@ -219,22 +261,51 @@ export abstract class ClientAttempt extends Attempt {
    * an error; the caller has charged its ticket and sends the request on with `begin()`.
    */
   protected failover(): Admission | undefined {
+    const next = this.#another();
+    if (next !== undefined) this.#leave('error');
+    return next;
+  }
+
+  /**
+   * Retry on status (`retryOn`): the current target answered `status` (its head only, nothing
+   * relayed yet). When another target admits the request under the same rules as a failover, the
+   * answer counts for this target's breaker as its status says (`failure`: a failure status) and
+   * the caller drops it and sends the request on with `begin()`; else nothing changed and the
+   * caller relays the answer.
+   */
+  protected retryOnStatus(status: number, failure: boolean): Admission | undefined {
+    const next = this.#another();
+    if (next === undefined) return undefined;
+    this.deadlines.remove(this);
+    const answered = this.target;
+    if (failure) this.ticket.failure(withoutStack(() => new UpstreamStatusError(answered.origin, status)));
+    else this.ticket.success();
+    answered.statusRetries++;
+    this.#leave(failure ? 'failure_status' : 'success');
+    return next;
+  }
+
+  /** Another target for a retry, if the route's `retries` and the retry budget allow one. */
+  #another(): Admission | undefined {
     if (this.attempts > this.route.config.retries) return undefined;
     // One budget slot per request, however many retries it makes: finish gives it back.
-    const budget = this.context.budget;
-    if (!this.#retrying && !budget.hasRoom()) return undefined;
-    const failed = this.target;
+    if (!this.#retrying && !this.context.budget.hasRoom()) return undefined;
     const tried = (this.#tried ??= []);
-    tried.push(failed);
-    const next = this.route.pick(tried);
-    if (next === undefined) return undefined;
-    failed.inFlight--;
-    failed.record('error');
+    tried.push(this.target);
+    holdOffRetries(this.route.targets, tried);
+    return this.route.pick(tried);
+  }
+
+  /** The current target's try ends with `outcome`; the request moves on under a retry-budget slot. */
+  #leave(outcome: Outcome): void {
+    const left = this.target;
+    left.inFlight--;
+    if (left.queues !== undefined) left.slotFreed();
+    left.record(outcome);
     if (!this.#retrying) {
       this.#retrying = true;
-      budget.retryStarted();
+      this.context.budget.retryStarted();
     }
-    return next;
   }
 
   protected override reportFailure(error: UpstreamError): void {
@@ -243,8 +314,10 @@ export abstract class ClientAttempt extends Attempt {
   }
 
   protected override ended(outcome: Outcome): void {
+    this.route.idle.remove(this);
     const target = this.target;
     target.inFlight--;
+    if (target.queues !== undefined) target.slotFreed();
     target.record(outcome);
     const durationMs = performance.now() - this.startedAt;
     if (outcome !== 'aborted') target.latency.observe(durationMs / 1000);
@@ -263,6 +336,16 @@ export abstract class ClientAttempt extends Attempt {
       retries: this.attempts - 1,
       state: target.breaker.state,
     });
+  }
+}
+
+/** Adds to `exclude` the targets whose `Retry-After` has not passed: no retry goes to them. */
+function holdOffRetries(targets: readonly Target[], exclude: Target[]): void {
+  let now = 0;
+  for (const target of targets) {
+    if (target.retryAfterUntil === 0) continue;
+    now ||= performance.now();
+    if (target.holdsOffRetries(now) && !exclude.includes(target)) exclude.push(target);
   }
 }
 
@@ -288,4 +371,26 @@ export function reportRefusal(context: AttemptContext, route: Route, req: Incomi
     });
   }
   for (const target of route.targets) target.record(target.lastRefusal === 'limited' ? 'limited' : 'rejected');
+}
+
+/**
+ * A client request no target of `route` admitted, answered by the route's fallback: counted per
+ * target as `fallback` (apart from `rejected`/`limited`) and on the route. A static answer is
+ * reported by a `response` event here; a fallback target's exchange reports its own.
+ */
+export function reportFallback(context: AttemptContext, route: Route, req: IncomingMessage, status: number | undefined): void {
+  route.fallbacks++;
+  for (const target of route.targets) target.record('fallback');
+  const events = context.events;
+  if (status === undefined || events.listenerCount('response') === 0) return;
+  events.emit('response', {
+    req,
+    route: route.name,
+    target: route.answerTarget,
+    status,
+    outcome: 'fallback',
+    durationMs: 0,
+    retries: 0,
+    state: route.targets[0]!.breaker.state,
+  });
 }

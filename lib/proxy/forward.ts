@@ -16,9 +16,13 @@ import { requestHead } from '../http1/request-head.js';
 import type { ResponseHead } from '../http1/response-parser.js';
 import { sendAnswer, type ProxyErrorType } from './answers.js';
 import { ClientAttempt, type AttemptContext } from './attempt.js';
+import { markFallback } from './fallback.js';
 import { NOT_SENT } from './classify.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
+import { closeAfterResponse } from './linger.js';
 import { normalizeRequestTarget } from './path.js';
+import { someLimited } from './queue.js';
+import { findRetryAfter, retryAfterMs } from './retry-after.js';
 import type { Admission, Route } from './routes.js';
 import type { Outcome, Target } from './target.js';
 
@@ -59,7 +63,11 @@ export class Exchange extends ClientAttempt implements ResponseSink {
 
   /** Sends the request to the admitted target. */
   send({ target, ticket }: Admission): void {
-    this.begin(target, ticket);
+    // With a body to send, the wait for the head starts once it is out (requestSent), as Envoy's
+    // route timeout starts at the end of the downstream request; until then the idle timeout
+    // watches the upload, so a slow or stalled client is not charged to the target.
+    this.begin(target, ticket, !this.hasBody);
+    if (this.hasBody) this.route.idle.add(this);
     const req = this.req;
     const head = requestHead(req.method!, this.path, upstreamHeaders(target, req, this.context.preserveHost, false, this.route.config.forwarded));
     if (head === undefined) {
@@ -74,15 +82,31 @@ export class Exchange extends ClientAttempt implements ResponseSink {
     this.#reusedConnection = connection.reused;
   }
 
+  /** The whole request went out: now the target has the call timeout to answer. */
+  requestSent(): void {
+    if (this.outcome !== undefined || this.headReceived) return;
+    this.route.idle.remove(this);
+    this.deadlines.add(this);
+  }
+
   /** Response headers arrived in time. */
   upstreamHead(head: ResponseHead): void {
     const status = head.statusCode;
+    const retryOn = this.route.config.retryOn;
+    if (retryOn !== undefined && retryOn.has(status) && this.#retryOnStatus(status, head)) return;
     this.headArrived(status, this.route.config.failureStatus.has(status));
     const res = this.res;
     if (res.destroyed) return this.#abortUpstream();
     this.status = status;
+    // From here the body must keep moving (or the upload, while the target still reads it).
+    this.route.idle.add(this);
+    if (this.hasBody && !this.req.complete) closeAfterResponse(this.req, res);
     try {
-      res.writeHead(status, head.statusMessage, forwardResponseHeaders(head.rawHeaders, false, chunksResponse(res, status), this));
+      const fields = forwardResponseHeaders(head.rawHeaders, false, chunksResponse(res, status), this);
+      // A fallback target's answer says it is one, as the static fallback's does.
+      const standsFor = this.route.fallbackFor;
+      if (standsFor !== undefined) markFallback(fields, someLimited(standsFor), standsFor.retryAfter());
+      res.writeHead(status, head.statusMessage, fields);
     } catch (error) {
       // A head Node will not send on (a status below 100). The target broke the protocol.
       return this.protocolError(error);
@@ -132,6 +156,42 @@ export class Exchange extends ClientAttempt implements ResponseSink {
     this.succeed();
   }
 
+  /**
+   * No byte moved for the idle timeout. Whoever the proxy was waiting on stalled: the target (its
+   * response body, or its reading of the request body) is charged; a client that stopped reading
+   * the response or sending its body says nothing about the target, whose ticket goes back.
+   */
+  override idleExpire(): void {
+    if (this.outcome !== undefined) return;
+    const upstream = this.upstream;
+    const timeout = this.route.idle.timeout;
+    if (this.headReceived) {
+      // The client stopped reading the response, or (a target answering while the upload goes
+      // on, as a full-duplex stream does) stopped sending what the target may be waiting for.
+      const clientStalled = upstream?.paused === true || (this.hasBody && !this.req.complete && upstream?.bodyWaiting !== true);
+      // Headers are out: the client can only be cut off, so that it sees the body is incomplete.
+      if (clientStalled) this.abandon();
+      else {
+        this.chargeIdle(timeout);
+        this.finish('body_timeout');
+      }
+      this.res.destroy();
+      return this.#abortUpstream();
+    }
+    if (upstream?.bodyWaiting === true) {
+      // The target stopped reading the request before answering it.
+      this.chargeIdle(timeout);
+      return this.answer(504, 'http_response_timeout', 'timeout');
+    }
+    // The client stalled its upload: 408, as nginx's client_body_timeout answers (RFC 9110 15.5.9).
+    this.status = 408;
+    this.abandon();
+    // Nothing more is coming from it to linger for: close once the answer is out.
+    this.res.shouldKeepAlive = false;
+    this.#abortUpstream();
+    sendAnswer(this.res, 408, 'http_request_error', this.target.origin);
+  }
+
   /** The upstream exchange failed: before a response (answer for it) or during the body (cut the client off). */
   upstreamError(error: Error & { code?: string }): void {
     this.upstream = undefined;
@@ -171,10 +231,33 @@ export class Exchange extends ClientAttempt implements ResponseSink {
     return true;
   }
 
+  /**
+   * Retry on status (nginx's `proxy_next_upstream http_503`): the answer is dropped and the
+   * request goes to another target, decided before anything of the answer reached the client.
+   * Only a request that can be repeated safely (idempotent, no body to replay); when the route's
+   * retries, the budget or the other targets say no, the answer is relayed as it is. A
+   * `Retry-After` in the answer keeps its target out of retries until it passes, whether or not
+   * this request is retried.
+   */
+  #retryOnStatus(status: number, head: ResponseHead): boolean {
+    const retryAfter = findRetryAfter(head.rawHeaders);
+    if (retryAfter !== undefined) {
+      const ms = retryAfterMs(retryAfter, Date.now());
+      if (ms !== undefined && ms > 0) this.target.holdOffRetries(ms);
+    }
+    if (this.hasBody || !IDEMPOTENT.has(this.req.method!) || this.res.destroyed) return false;
+    const next = this.retryOnStatus(status, this.route.config.failureStatus.has(status));
+    if (next === undefined) return false;
+    this.#detachUpstream();
+    this.send(next);
+    return true;
+  }
+
   protected answer(status: number, type: ProxyErrorType, outcome: Outcome): void {
     // Set before finish() reports the exchange: the status the client gets is the proxy's own.
     this.status = status;
     this.finish(outcome);
+    if (this.hasBody && !this.req.complete && !this.res.headersSent) closeAfterResponse(this.req, this.res);
     this.#abortUpstream();
     sendAnswer(this.res, status, type, this.target.origin);
   }

@@ -13,7 +13,7 @@ import type { ResponseSink, UpstreamConnection } from '../http1/connection.js';
 import { requestHead } from '../http1/request-head.js';
 import type { ResponseHead } from '../http1/response-parser.js';
 import type { ProxyErrorType } from './answers.js';
-import { Attempt } from './attempt.js';
+import { Attempt, type Verdict } from './attempt.js';
 import type { Outcome, Target } from './target.js';
 
 /**
@@ -23,8 +23,9 @@ import type { Outcome, Target } from './target.js';
 export const MAX_PROBE_BODY = 64 * 1024;
 
 /**
- * One probe: `GET probePath` on the target's own connection pool, an attempt like a client's
- * request for its ticket, its call timeout and its outcome.
+ * One probe: `GET path` on the target's own connection pool, an attempt like a client's request
+ * for its verdict, its call timeout and its outcome. Synthetic probes report to the breaker
+ * through a ticket; health checks (health.ts) send the same request and report to their checker.
  *
  * It counts in the breaker only (its ticket), not in the target's request counters, in-flight
  * gauge or latency histogram, and it emits no `proxyError` or `response` event: those describe
@@ -41,9 +42,9 @@ export class Probe extends Attempt implements ResponseSink {
     this.#settled = settled;
   }
 
-  send(target: Target, ticket: Ticket, path: string): void {
-    this.begin(target, ticket);
-    const head = requestHead('GET', path, ['Host', target.hostHeader, 'User-Agent', 'proxy-breaker-probe']);
+  send(target: Target, verdict: Verdict, path: string, userAgent = 'proxy-breaker-probe'): void {
+    this.begin(target, verdict);
+    const head = requestHead('GET', path, ['Host', target.hostHeader, 'User-Agent', userAgent]);
     if (head === undefined) {
       // probePath is validated at the edge; a head that still fails says nothing about the target.
       return this.abandon();
@@ -84,7 +85,7 @@ export class Probe extends Attempt implements ResponseSink {
     this.#closeConnection();
   }
 
-  /** A prober stopped (reload, close): the probe says nothing about the target. */
+  /** A prober or checker stopped (reload, close): the probe says nothing about the target. */
   stop(): void {
     this.abandon();
     this.#closeConnection();

@@ -9,13 +9,15 @@ import type { Duplex } from 'node:stream';
 import type { CircuitState } from '../breaker/breaker.js';
 import type { UpstreamError } from '../errors.js';
 import { sendAnswer, type ProxyErrorType } from './answers.js';
-import { AttemptContext, reportRefusal } from './attempt.js';
+import { AttemptContext, reportFallback, reportRefusal } from './attempt.js';
 import { Exchange } from './forward.js';
 import { hasBody, headProblem, MAX_REQUEST_FIELDS, type HeadProblem } from './headers.js';
-import { resolveProxyOptions, type ProxyConfig, type ProxyOptions } from './options.js';
+import { HealthChecker, type HealthListener, type HealthStatus } from './health.js';
+import { healthSettings, resolveProxyOptions, type ProxyConfig, type ProxyOptions } from './options.js';
 import { normalizeRequestTarget } from './path.js';
 import { SyntheticProber } from './probe.js';
-import { RouteTable, type Route } from './routes.js';
+import { someLimited, type QueueDispatcher } from './queue.js';
+import { RouteTable, type Admission, type Route } from './routes.js';
 import { TargetRegistry, type BreakerFactory, type Outcome, type Target } from './target.js';
 import { Breakers, type BreakerControl } from './control.js';
 import type { ProxySnapshot, RouteSnapshot } from './snapshot.js';
@@ -29,6 +31,15 @@ export interface StateChangeInfo {
   failures: number;
   /** The failure that caused the change, if one did. */
   error?: unknown;
+}
+
+export interface HealthChangeInfo {
+  /** The target's origin. */
+  target: string;
+  from: HealthStatus;
+  to: HealthStatus;
+  /** Checks in a row that made the change: passes when it became healthy, failures otherwise. */
+  checks: number;
 }
 
 export interface ProxyErrorInfo {
@@ -68,6 +79,8 @@ export interface ProxyEvents {
   /** A bug inside the proxy (it answered 500); without a listener it becomes a process warning. */
   error: [unknown];
   stateChange: [StateChangeInfo];
+  /** Active health checks changed a target's health (`healthPath`). */
+  healthChange: [HealthChangeInfo];
   proxyError: [ProxyErrorInfo];
   reject: [RejectInfo];
   response: [ResponseInfo];
@@ -153,6 +166,12 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   readonly #attempts: AttemptContext;
   readonly #observed = new WeakSet<Target>();
   readonly #probers = new Map<Target, SyntheticProber>();
+  /** One health checker per target (so per origin, however many routes name it) while `healthPath` is set. */
+  readonly #checkers = new Map<Target, HealthChecker>();
+  readonly #onHealthChange: HealthListener = (target, from, to) => {
+    const health = target.health!;
+    this.emit('healthChange', { target: target.origin, from, to, checks: to === 'healthy' ? health.passes : health.failures });
+  };
   #draining = false;
   /**
    * Manual control of each target's circuit, by origin: `proxy.breakers.open(origin)`, `close`,
@@ -160,6 +179,11 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * target. A command travels as data: `proxy.breakers[action](origin)`.
    */
   readonly breakers: BreakerControl;
+  /** Where a route's queue sends the requests it let wait: forwarded when admitted, else answered. */
+  readonly #dispatcher: QueueDispatcher = {
+    forward: (route, req, res, path, admission) => this.#forward(route, req, res, path, admission),
+    refuse: (route, req, res, path, reason) => this.#answerRefused(route, req, res, path, reason),
+  };
 
   constructor(options: ProxyOptions, hooks: ProxyHooks = {}) {
     super();
@@ -181,20 +205,26 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   reload(options: ProxyOptions): void {
     const config = resolveProxyOptions(options);
     const routes = RouteTable.build(config, this.#registry);
-    const used = new Set(routes.routes.flatMap((route) => route.targets));
+    routes.adopt(this.#routes);
+    const used = new Set(routes.allRoutes.flatMap((route) => route.targets));
     for (const target of this.#registry.retain(used)) {
       this.#probers.get(target)?.stop();
       this.#probers.delete(target);
+      this.#checkers.get(target)?.stop(false);
+      this.#checkers.delete(target);
       target.retire();
     }
     if (config.probePath !== this.#config.probePath) {
       for (const prober of this.#probers.values()) prober.stop();
       this.#probers.clear();
     }
+    const previous = this.#routes;
     this.#config = config;
     this.#routes = routes;
     this.#attempts.configure(config);
     this.#observeTargets();
+    // The old routes' queues are no longer told of freed slots: their requests stop waiting now.
+    for (const route of previous.routes) route.queue?.flush();
   }
 
   /** Client requests (proxied and upgrade handshakes) in flight now. */
@@ -232,8 +262,16 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     const found = this.#resolve(req);
     if (found instanceof RequestRefusal) return refuseRequest(req, res, found);
     const { route, path } = found;
-    const admission = route.pick();
-    if (admission === undefined) return this.#refuse(route, req, res);
+    // A route whose queue holds requests sends new ones behind them (FIFO), not past them.
+    const queue = route.queue;
+    if (queue === undefined || queue.length === 0) {
+      const admission = route.pick();
+      if (admission !== undefined) return new Exchange(this.#attempts, req, res, route, path, hasBody(req)).send(admission);
+    }
+    this.#noAdmission(route, req, res, path);
+  }
+
+  #forward(route: Route, req: IncomingMessage, res: ServerResponse, path: string, admission: Admission): void {
     new Exchange(this.#attempts, req, res, route, path, hasBody(req)).send(admission);
   }
 
@@ -252,9 +290,30 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     return { route, path: route.forwardPath(target.path) + target.query };
   }
 
-  #refuse(route: Route, req: IncomingMessage, res: ServerResponse): void {
-    const reason = route.refusal();
+  /** No target admitted the request: it waits in the route's queue if a slot will free and there is room, else it is answered. */
+  #noAdmission(route: Route, req: IncomingMessage, res: ServerResponse, path: string): void {
+    const queue = route.queue;
+    if (queue !== undefined && (queue.length > 0 || someLimited(route)) && queue.offer(req, res, path, this.#dispatcher)) return;
+    this.#answerRefused(route, req, res, path, route.refusal());
+  }
+
+  /** Answers a request no target admits: the route's fallback, else the 503 for `reason`. */
+  #answerRefused(route: Route, req: IncomingMessage, res: ServerResponse, path: string, reason: 'open' | 'limited'): void {
     const retryAfterMs = reason === 'limited' ? undefined : route.retryAfter();
+    const answer = route.config.fallbackAnswer;
+    if (answer !== undefined) {
+      reportFallback(this.#attempts, route, req, answer.status);
+      return answer.send(res, reason, retryAfterMs);
+    }
+    const fallback = route.fallback;
+    if (fallback !== undefined) {
+      // The fallback origins have breakers and limits of their own; if they refuse too, the 503.
+      const admission = fallback.pick();
+      if (admission !== undefined) {
+        reportFallback(this.#attempts, route, req, undefined);
+        return this.#forward(fallback, req, res, path, admission);
+      }
+    }
     reportRefusal(this.#attempts, route, req, reason, retryAfterMs);
     if (reason === 'limited') route.limited.send(res);
     else route.unavailable.send(res, retryAfterMs);
@@ -290,9 +349,10 @@ export class Proxy extends EventEmitter<ProxyEvents> {
    * and starts a synthetic prober per target when `probePath` is set.
    */
   #observeTargets(): void {
+    this.#checkTargets();
     const probePath = this.#config.probePath;
     if (probePath !== undefined && this.#probes) {
-      for (const route of this.#routes.routes) {
+      for (const route of this.#routes.allRoutes) {
         for (const target of route.targets) {
           if (!this.#probers.has(target)) this.#probers.set(target, new SyntheticProber(target, probePath, route.config.timeout));
         }
@@ -305,6 +365,32 @@ export class Proxy extends EventEmitter<ProxyEvents> {
         const info: StateChangeInfo = error === undefined ? { target: target.origin, from, to, failures } : { target: target.origin, from, to, failures, error };
         this.emit('stateChange', info);
       });
+    }
+  }
+
+  /**
+   * Starts, keeps or stops each target's health checker as its routes ask. Runs before the targets
+   * are marked observed: a target not observed yet is new, and waits for its first passing check.
+   */
+  #checkTargets(): void {
+    // Routes sharing a target agree on its checks (options.ts); the first route's timeout is the check's.
+    const seen = new Set<Target>();
+    for (const route of this.#routes.routes) {
+      const settings = healthSettings(route.config);
+      for (const target of route.targets) {
+        if (seen.has(target)) continue;
+        seen.add(target);
+        const checker = this.#checkers.get(target);
+        if (settings === undefined) {
+          checker?.stop(true);
+          this.#checkers.delete(target);
+          continue;
+        }
+        const wanted = { ...settings, timeout: route.config.timeout };
+        if (checker?.matches(wanted)) continue;
+        checker?.stop(false);
+        this.#checkers.set(target, new HealthChecker(target, wanted, !this.#observed.has(target), this.#onHealthChange));
+      }
     }
   }
 
@@ -356,6 +442,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
       await closed;
     }
     for (const prober of this.#probers.values()) prober.stop();
+    for (const checker of this.#checkers.values()) checker.stop(false);
     for (const target of this.#registry.values()) target.close();
   }
 }
@@ -392,7 +479,23 @@ function routeSnapshot(route: Route): RouteSnapshot {
     timeout: route.config.timeout,
     failureStatus: route.config.failureStatus.text,
     targets: route.targets.map((target) => target.origin),
+    fallback: fallbackSnapshot(route),
+    fallbacks: route.fallbacks,
+    queue:
+      route.queue === undefined
+        ? null
+        : { limit: route.queue.limit, timeout: route.queue.timeout, length: route.queue.length, queued: route.queue.queued, timedOut: route.queue.timedOut },
+    balance: route.config.balance,
+    weights: [...route.config.weights],
+    retryOn: route.config.retryOn?.text ?? null,
   };
+}
+
+function fallbackSnapshot(route: Route): RouteSnapshot['fallback'] {
+  const answer = route.config.fallbackAnswer;
+  if (answer !== undefined) return { kind: 'static', status: answer.status };
+  if (route.fallback === undefined) return null;
+  return { kind: 'targets', targets: route.fallback.targets.map((target) => target.origin) };
 }
 
 /**

@@ -1,11 +1,13 @@
 /**
  * The route table: which service a request is for, and which of its replicas takes it.
  */
-import type { Ticket } from '../breaker/breaker.js';
 import { DeadlineQueue } from '../deadlines.js';
+import { IdleSweeper } from '../idle.js';
 import { preparedAnswer, type PreparedAnswer } from './answers.js';
-import type { ProxyConfig, ResolvedRoute } from './options.js';
+import { createBalancer, type Admission, type Balancer } from './balance.js';
+import { upstreamTls, type ProxyConfig, type ResolvedRoute } from './options.js';
 import { normalizeHost } from './path.js';
+import { AdmissionQueue } from './queue.js';
 import { PrefixIndex } from './route-index.js';
 import type { Target, TargetOptions, TargetRegistry } from './target.js';
 
@@ -14,14 +16,39 @@ export class Route {
   readonly targets: readonly Target[];
   /** One timer for every exchange on this route waiting for response headers. */
   readonly deadlines: DeadlineQueue;
+  /** One timer for every body and tunnel of this route that must not go idle. */
+  readonly idle: IdleSweeper;
   #unavailable: PreparedAnswer | undefined;
   #limited: PreparedAnswer | undefined;
-  #next = 0;
+  /** Requests waiting for a slot at the concurrency limit (queue.ts); none unless `queue` is set. */
+  readonly queue: AdmissionQueue | undefined;
+  /** The route of a `fallback: { targets }`: same options, the fallback origins as its targets. */
+  readonly fallback: Route | undefined;
+  /** On a fallback route, the route it stands in for. */
+  readonly fallbackFor: Route | undefined;
+  /** Requests answered by the fallback (static or targets) since the route's `match` was first configured. */
+  fallbacks = 0;
+  /** How `pick()` chooses among two or more targets; none for a lone target. */
+  readonly #balancer: Balancer | undefined;
 
-  constructor(config: ResolvedRoute, targets: readonly Target[]) {
+  constructor(config: ResolvedRoute, targets: readonly Target[], fallbackTargets?: readonly Target[], fallbackFor?: Route) {
     this.config = config;
     this.targets = targets;
     this.deadlines = new DeadlineQueue(config.timeout);
+    this.idle = new IdleSweeper(config.idleTimeout);
+    this.queue = config.queue > 0 ? new AdmissionQueue(this, config.queue, config.queueTimeout) : undefined;
+    this.fallbackFor = fallbackFor;
+    this.fallback =
+      fallbackTargets === undefined
+        ? undefined
+        : new Route(
+            // Fallback origins take no weights of their own: equal shares.
+            { ...config, targets: config.fallbackTargets!, weights: config.fallbackTargets!.map(() => 1), fallback: undefined, fallbackTargets: undefined, fallbackAnswer: undefined, queue: 0 },
+            fallbackTargets,
+            undefined,
+            this,
+          );
+    this.#balancer = targets.length > 1 ? createBalancer(config.balance, targets, config.weights) : undefined;
   }
 
   get name(): string {
@@ -51,52 +78,23 @@ export class Route {
   }
 
   /**
-   * Picks a replica that admits the request, round-robin, skipping the ones whose circuit or
-   * concurrency limit refuses, so traffic fails over instead of getting 503. A half-open target
-   * admits only its probes and is skipped for everything else. During slow start a recovered
-   * target is skipped with probability 1 - weight, unless no other target admits.
+   * Picks a replica that admits the request by the route's balancing strategy (balance.ts),
+   * skipping the ones whose circuit or concurrency limit refuses, so traffic fails over instead of
+   * getting 503. A half-open target admits only its probes and is skipped for everything else.
    *
-   * `exclude` lists targets a failover retry must not go back to (they failed this request).
+   * `exclude` lists targets a retry must not go back to (they failed this request).
    *
    * Returns the admitting target and its ticket, or `undefined` when every target refused.
    */
   pick(exclude?: readonly Target[]): Admission | undefined {
     const targets = this.targets;
-    const count = targets.length;
-    if (count === 1) {
+    if (targets.length === 1) {
       const only = targets[0]!;
       if (exclude?.includes(only)) return undefined;
       const ticket = only.admit();
       return ticket === undefined ? undefined : { target: only, ticket };
     }
-    const start = this.#next;
-    // The turn passes over targets that refuse: the rotation continues after the first target
-    // that took its turn (picked, or skipped by slow start). Advancing by one regardless would
-    // hand every refused target's turn to its next neighbour, which then gets twice its share.
-    let turn = -1;
-    let deferred: Target | undefined;
-    const now = this.#needsClock() ? performance.now() : 0;
-    for (let i = 0; i < count; i++) {
-      const target = targets[(start + i) % count]!;
-      if (exclude?.includes(target)) continue;
-      const weight = now === 0 ? 1 : target.weight(now);
-      if (weight < 1 && Math.random() >= weight) {
-        deferred ??= target;
-        if (turn === -1) turn = i;
-        continue;
-      }
-      const ticket = target.admit();
-      if (ticket !== undefined) {
-        this.#next = (start + (turn === -1 ? i : turn) + 1) % count;
-        return { target, ticket };
-      }
-    }
-    this.#next = (start + (turn === -1 ? 0 : turn) + 1) % count;
-    if (deferred !== undefined) {
-      const ticket = deferred.admit();
-      if (ticket !== undefined) return { target: deferred, ticket };
-    }
-    return undefined;
+    return this.#balancer!.pick(exclude);
   }
 
   /** Ms until the soonest of this route's targets lets a probe through. */
@@ -111,17 +109,9 @@ export class Route {
     for (const target of this.targets) if (target.lastRefusal !== 'limited') return 'open';
     return 'limited';
   }
-
-  #needsClock(): boolean {
-    for (const target of this.targets) if (target.options.slowStart > 0) return true;
-    return false;
-  }
 }
 
-export interface Admission {
-  target: Target;
-  ticket: Ticket;
-}
+export type { Admission };
 
 /**
  * Routes by specificity: a host and path beat a path alone, a longer prefix beats a shorter one,
@@ -165,13 +155,49 @@ export class RouteTable {
     const routes = config.routes.map((route) => {
       const options: TargetOptions = {
         breaker: route.breaker,
-        rejectUnauthorized: !config.insecure,
+        tls: upstreamTls(route, config.insecure),
         maxConcurrent: config.maxConcurrent,
         slowStart: config.slowStart,
         syntheticProbes: config.probePath !== undefined,
       };
-      return new Route(route, route.targets.map((url) => registry.getOrCreate(url, options)));
+      const target = (url: URL): Target => registry.getOrCreate(url, options);
+      return new Route(route, route.targets.map(target), route.fallbackTargets?.map(target));
     });
-    return new RouteTable(routes);
+    const table = new RouteTable(routes);
+    table.#listenForSlots(registry);
+    return table;
+  }
+
+  /** Every route with its fallback route, for whoever needs all the targets in use. */
+  get allRoutes(): Route[] {
+    return this.routes.flatMap((route) => (route.fallback === undefined ? [route] : [route, route.fallback]));
+  }
+
+  /**
+   * Tells each target which queues wait for its slots: the queues of every route it serves
+   * (a target shared by two routes frees slots for both). Targets of no queue keep `undefined`,
+   * so a request finishing there checks one field and nothing more.
+   */
+  #listenForSlots(registry: TargetRegistry): void {
+    for (const target of registry.values()) target.queues = undefined;
+    for (const route of this.routes) {
+      const queue = route.queue;
+      if (queue === undefined) continue;
+      for (const target of route.targets) (target.queues ??= []).push(queue);
+    }
+  }
+
+  /** Carries each route's counters over from the table this one replaces (same `match`). */
+  adopt(previous: RouteTable): void {
+    const old = new Map(previous.routes.map((route) => [route.config.match, route]));
+    for (const route of this.routes) {
+      const before = old.get(route.config.match);
+      if (before === undefined) continue;
+      route.fallbacks = before.fallbacks;
+      if (route.queue !== undefined && before.queue !== undefined) {
+        route.queue.queued = before.queue.queued;
+        route.queue.timedOut = before.queue.timedOut;
+      }
+    }
   }
 }

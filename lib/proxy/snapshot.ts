@@ -5,19 +5,28 @@
  *
  * Combining the snapshots of several processes that proxy to the same targets (one per worker):
  * - counters add: `counts.*`, `requests.*`, `transitions.*`, `latency.counts[i]`, `latency.sum`,
- *   `latency.count`, `connections.opened`;
+ *   `latency.count`, `connections.opened`, `statusRetries`;
  * - gauges of work in progress add too: `inFlight`, `connections.busy`, `connections.idle`;
  * - the breaker's state (`state`, `failures`, `openedAt`, `nextAttemptAt`, `openPeriod`,
  *   `reopenings`, `probes`, `forced`) is not summed: with one breaker for the whole cluster it is
  *   that breaker's, taken from whichever process holds it;
+ * - health (`health`): each process checks its targets itself, so `health.checks.*` add and the
+ *   rest is each process's own view (a target is in rotation where that process's checks say so);
  * - configuration (`failureThreshold`, `resetTimeout`, `latency.bounds`, `routes`) is the same in
  *   every process; `time` is the newest of the snapshots;
+ * - `retryAfterAt` is each process's own (the target told that process): take the latest;
  * - quantiles are never summed: derive them from the summed buckets with `latencyQuantile()`.
  */
 import type { BreakerCounts, CircuitState } from '../breaker/breaker.js';
 
-/** How one proxied request ended, as counted per target. */
-export const OUTCOMES = ['success', 'failure_status', 'error', 'timeout', 'rejected', 'limited', 'aborted'] as const;
+/**
+ * How one proxied request ended, as counted per target. `timeout`: no response head within the
+ * call timeout (or the target stopped reading the request body); `body_timeout`: the response
+ * body stalled past the idle timeout; `aborted`: the client left, or stalled its own side;
+ * `fallback`: the target refused it (open or at its limit) like `rejected`/`limited`, and the
+ * route's fallback answered it.
+ */
+export const OUTCOMES = ['success', 'failure_status', 'error', 'timeout', 'body_timeout', 'rejected', 'limited', 'aborted', 'fallback'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /**
@@ -85,6 +94,29 @@ export interface TargetSnapshot {
   transitions: Record<string, number>;
   latency: LatencySnapshot;
   connections: ConnectionsSnapshot;
+  /** What active health checks found; null while checks are off for this target. */
+  health: HealthSnapshot | null;
+  /** Answers of this target dropped for a retry on another target (`retryOn`): a counter. */
+  statusRetries: number;
+  /** Wall-clock time (epoch ms) until which retries skip this target, as its `Retry-After` asked; null when none. */
+  retryAfterAt: number | null;
+}
+
+/** A target's active health checks (`healthPath`): apart from its breaker, and shown beside it. */
+export interface HealthSnapshot {
+  /** `unknown` until the first check's result. */
+  status: 'unknown' | 'healthy' | 'unhealthy';
+  /** Health lets the target take traffic (its breaker must too): false while unhealthy, or new and not yet passed. */
+  inRotation: boolean;
+  /** Passing checks in a row. */
+  passes: number;
+  /** Failing checks in a row. */
+  failures: number;
+  /** Wall-clock time (epoch ms) of the last check's result, or null. */
+  checkedAt: number | null;
+  lastResult: 'pass' | 'fail' | null;
+  /** Checks by result since the target was made. */
+  checks: { passed: number; failed: number };
 }
 
 export interface RouteSnapshot {
@@ -95,6 +127,32 @@ export interface RouteSnapshot {
   failureStatus: string;
   /** Origins of the route's targets, in order. */
   targets: string[];
+  /** How requests are spread over the targets. */
+  balance: 'round-robin' | 'least-request';
+  /** Each target's weight, parallel to `targets`. */
+  weights: number[];
+  /** The statuses retried on another target (e.g. `502-504`), or null when off. */
+  retryOn: string | null;
+  /** The route's fallback: `static` (with its status), the fallback origins, or null. Configuration. */
+  fallback: { kind: 'static'; status: number } | { kind: 'targets'; targets: string[] } | null;
+  /** Requests the fallback answered (counter; adds across processes). */
+  fallbacks: number;
+  /** The queue at the concurrency limit, or null when the route has none. */
+  queue: QueueSnapshot | null;
+}
+
+/** A route's queue at the concurrency limit. */
+export interface QueueSnapshot {
+  /** Requests allowed to wait at once (configuration). */
+  limit: number;
+  /** Ms a request waits at most (configuration). */
+  timeout: number;
+  /** Requests waiting now (gauge; adds across processes). */
+  length: number;
+  /** Requests that entered the queue (counter). */
+  queued: number;
+  /** Requests that waited the whole timeout and got the 503 or the fallback (counter). */
+  timedOut: number;
 }
 
 export interface ProxySnapshot {

@@ -6,9 +6,12 @@
  */
 import { isIP } from 'node:net';
 import { CircuitBreaker, CircuitState, type CircuitBreakerOptions, type Ticket } from '../breaker/breaker.js';
-import { UpstreamPool } from '../http1/connection.js';
+import { UpstreamPool, type UpstreamTlsOptions } from '../http1/connection.js';
+import type { TargetHealth } from './health.js';
 import type { ProxyBreakerOptions } from './options.js';
+import type { AdmissionQueue } from './queue.js';
 import { latencyQuantile, OUTCOMES, TRANSITIONS, type LatencySnapshot, type Outcome, type TargetSnapshot } from './snapshot.js';
+import { sameTls, secureContextOf, type UpstreamTls } from './trust.js';
 
 export { OUTCOMES, type Outcome } from './snapshot.js';
 
@@ -49,8 +52,8 @@ export class LatencyHistogram {
 
 export interface TargetOptions {
   breaker: ProxyBreakerOptions;
-  /** Verify TLS certificates of https targets. */
-  rejectUnauthorized: boolean;
+  /** How an https target is trusted: verification, CA certificates, client certificate. */
+  tls: UpstreamTls;
   /** Requests allowed in flight at once; `Infinity` = unlimited. */
   maxConcurrent: number;
   /** Ms over which a just-recovered target's share of traffic ramps up; 0 = off. */
@@ -97,9 +100,21 @@ export class Target {
   /** Transitions seen, as `from>to` -> count, for metrics. */
   readonly transitions = new Map<string, number>();
   lastRefusal: Refusal = 'open';
+  /** The breaker's `slowCallDuration`, read by every attempt's head: undefined when the slow-call rule is off. */
+  slowCallDuration: number | undefined;
+  /** Queues of the routes this target serves that wait for its slots; `undefined` when none does. */
+  queues: AdmissionQueue[] | undefined = undefined;
   #retired = false;
-  /** Monotonic ms of the last HALF_OPEN -> CLOSED, for slow start. */
+  /** Monotonic ms of the last HALF_OPEN -> CLOSED (or unhealthy -> healthy), for slow start. */
   recoveredAt = -Infinity;
+  /** What health checks found (health.ts); undefined while checks are off. */
+  health: TargetHealth | undefined = undefined;
+  /** Health checks let this target take traffic: false while it is unhealthy, or new and not yet checked. */
+  inRotation = true;
+  /** Answers of this target dropped for a retry on another target (`retryOn`). */
+  statusRetries = 0;
+  /** Monotonic ms until which retries skip this target, as its `Retry-After` asked; 0 when none. */
+  retryAfterUntil = 0;
 
   constructor(url: URL, options: TargetOptions, makeBreaker: BreakerFactory = ownBreaker) {
     this.url = url;
@@ -113,13 +128,14 @@ export class Target {
     this.pool = new UpstreamPool({
       host: this.hostname,
       port: this.port,
-      tls: this.https ? { servername: this.servername, rejectUnauthorized: options.rejectUnauthorized } : undefined,
+      tls: this.https ? this.#poolTls(options.tls) : undefined,
       // As many idle connections as the load had in flight: with a lower cap, 1000 concurrent
       // clients made the proxy close and reopen ~0.4 upstream connections per request (bench).
       // Idle ones still go when the upstream's keep-alive timeout closes them.
       maxIdle: 4096,
     });
     this.breaker = makeBreaker(this.origin, { ...options.breaker, callTimeout: Infinity });
+    this.slowCallDuration = this.breaker.options.slowCallDuration;
     this.outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
     this.breaker.on('stateChange', ({ from, to }) => {
       const key = `${from}>${to}`;
@@ -133,6 +149,11 @@ export class Target {
    * a bulkhead), then the breaker. On refusal `lastRefusal` says why.
    */
   admit(): Ticket | undefined {
+    // Health and the breaker judge apart; a target takes a request only when both allow it.
+    if (!this.inRotation) {
+      this.lastRefusal = 'open';
+      return undefined;
+    }
     if (this.inFlight >= this.options.maxConcurrent) {
       this.lastRefusal = 'limited';
       return undefined;
@@ -159,16 +180,41 @@ export class Target {
     return 0.1 + 0.9 * (elapsed / slowStart);
   }
 
+  /** The target answered a status in `retryOn` with a `Retry-After` of `ms`: retries skip it that long. */
+  holdOffRetries(ms: number): void {
+    this.retryAfterUntil = Math.max(this.retryAfterUntil, performance.now() + ms);
+  }
+
+  /** Whether retries must skip this target now (its `Retry-After` has not passed). */
+  holdsOffRetries(now: number): boolean {
+    if (this.retryAfterUntil === 0) return false;
+    if (this.retryAfterUntil > now) return true;
+    this.retryAfterUntil = 0;
+    return false;
+  }
+
   /**
    * Takes a reloaded configuration's options. The breaker keeps its state (keeping the circuit
-   * across a reload is the point of reloading) but takes new thresholds and timeouts; the pool
-   * keeps its connections, so a change of TLS verification needs the target removed and re-added.
+   * across a reload is the point of reloading) but takes new thresholds and timeouts. New trust
+   * settings (a renewed CA or client certificate) apply to every connection opened from now on:
+   * the pool closes its idle connections, and those carrying a request finish it and close.
    */
   configure(options: TargetOptions): void {
     if (JSON.stringify(options.breaker) !== JSON.stringify(this.options.breaker)) {
       this.breaker.reconfigure({ ...options.breaker, callTimeout: Infinity });
+      this.slowCallDuration = this.breaker.options.slowCallDuration;
     }
-    this.options = { ...options, rejectUnauthorized: this.options.rejectUnauthorized };
+    if (this.https && !sameTls(options.tls, this.options.tls)) this.pool.retrust(this.#poolTls(options.tls));
+    this.options = options;
+  }
+
+  #poolTls(settings: UpstreamTls): UpstreamTlsOptions {
+    return { servername: this.servername, rejectUnauthorized: settings.rejectUnauthorized, secureContext: secureContextOf(settings) };
+  }
+
+  /** A request let go of its slot: the queues waiting for one may admit their head. */
+  slotFreed(): void {
+    for (const queue of this.queues!) queue.wake();
   }
 
   record(outcome: Outcome): void {
@@ -205,6 +251,9 @@ export class Target {
       transitions,
       latency: this.latency.snapshot(),
       connections: { busy: pool.size - pool.idleCount, idle: pool.idleCount, opened: pool.opened },
+      health: this.health === undefined ? null : this.health.snapshot(this.inRotation),
+      statusRetries: this.statusRetries,
+      retryAfterAt: this.holdsOffRetries(performance.now()) ? Date.now() + (this.retryAfterUntil - performance.now()) : null,
     };
   }
 

@@ -106,6 +106,11 @@ export class Tunnel extends ClientAttempt implements UpgradeSink {
     connection.sendUpgrade(this, head);
   }
 
+  /** The tunnel (or its handshake's upload, which has none) went idle: ended like any closed tunnel. */
+  override idleExpire(): void {
+    this.close();
+  }
+
   /** Ends the tunnel now, whatever its state (the proxy is closing). */
   close(): void {
     this.socket.destroy();
@@ -147,10 +152,20 @@ export class Tunnel extends ClientAttempt implements UpgradeSink {
     if (this.head.length > 0) upstreamSocket.write(this.head);
     for (const chunk of this.#early) upstreamSocket.write(chunk);
     this.#early = [];
+    const idle = this.route.idle;
     const closeBoth = (): void => {
+      idle.remove(this);
       socket.destroy();
       upstreamSocket.destroy();
     };
+    // A tunnel that moves no byte either way for the idle timeout is closed, as nginx's
+    // proxy_read_timeout closes an idle WebSocket; its outcome (the handshake's) stays as it was.
+    const active = (): void => {
+      this.idleTicks = 0;
+    };
+    socket.on('data', active);
+    upstreamSocket.on('data', active);
+    idle.add(this);
     socket.on('error', closeBoth);
     upstreamSocket.on('error', closeBoth);
     socket.on('close', closeBoth);

@@ -1,7 +1,8 @@
 /**
  * The dashboard in a real browser: headless Chromium (Debian's `chromium`) driven over the
- * DevTools protocol. The page must show a target OPEN within seconds of its breaker tripping and
- * CLOSED after recovery, without a reload. Run by `npm run test:browser`, not `npm test`: a fresh
+ * DevTools protocol. The admin server has a token, so the browser signs in through the form first;
+ * the page must then show a target OPEN within seconds of its breaker tripping and CLOSED after
+ * recovery, without a reload, its event stream riding on the session cookie. Run by `npm run test:browser`, not `npm test`: a fresh
  * machine has no Chromium. Screenshots go to test/browser/artifacts/ (git-ignored).
  */
 import * as assert from 'node:assert/strict';
@@ -17,6 +18,7 @@ const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
 const RESET_TIMEOUT = 1_000;
 /** How soon the page must show a change: the brief's "within a second", with room for a slow CI. */
 const SHOW_WITHIN = 3_000;
+const TOKEN = 'browser-test-token_0123456789';
 
 let api: Upstream;
 let web: Upstream;
@@ -39,7 +41,7 @@ before(async () => {
   });
   const { port } = await proxy.listen(0, '127.0.0.1');
   proxyUrl = `http://127.0.0.1:${port}`;
-  admin = await startAdminServer(proxy, { port: 0 });
+  admin = await startAdminServer(proxy, { port: 0, token: TOKEN });
   browser = await launchChromium();
   page = await browser.newPage(1100, 640);
   browser.cdp.onEvent((method, params, sessionId) => {
@@ -65,15 +67,31 @@ async function get(path: string): Promise<number> {
 
 const stateOf = (origin: string): string => `document.querySelector('[data-target="${origin}"]')?.dataset.state ?? null`;
 
+/** Runs `action` in the page and waits for the page it leads to to load. */
+async function navigation(action: () => Promise<unknown>): Promise<void> {
+  const loaded = browser.cdp.waitFor('Page.loadEventFired', 10_000, () => true);
+  await action();
+  await loaded;
+}
+
 function save(name: string, png: Buffer): void {
   mkdirSync(ARTIFACTS, { recursive: true });
   writeFileSync(`${ARTIFACTS}${name}`, png);
 }
 
+test('the dashboard sends a browser without a session to the form, and the form signs it in', { timeout: 30_000 }, async () => {
+  await navigation(() => page.send('Page.navigate', { url: `${admin.url}/` }));
+  assert.equal(await page.evaluate('location.pathname'), '/login');
+  assert.equal(await page.evaluate('document.activeElement?.id'), 'token', 'the field has the focus');
+  save('login.png', await page.screenshot());
+  await page.send('Input.insertText', { text: TOKEN });
+  await navigation(() => page.evaluate(`document.querySelector('button[type=submit]').click()`));
+  assert.equal(await page.evaluate('location.pathname'), '/');
+  assert.equal(await page.evaluate('document.cookie'), '', 'the session cookie is HttpOnly');
+  assert.equal(await page.evaluate(`document.querySelector('form.signout') !== null`), true);
+});
+
 test('the dashboard shows a tripped target OPEN and then CLOSED after recovery, live', { timeout: 60_000 }, async (t) => {
-  const loaded = browser.cdp.waitFor('Page.loadEventFired', 10_000, () => true);
-  await page.send('Page.navigate', { url: `${admin.url}/` });
-  await loaded;
   await page.waitForValue(stateOf(api.url), 'CLOSED', 5_000);
   await page.waitForValue(stateOf(web.url), 'CLOSED', 5_000);
   await page.waitForValue(`document.getElementById('conn').dataset.conn`, 'live', 5_000);
@@ -114,4 +132,33 @@ test('the dashboard shows a tripped target OPEN and then CLOSED after recovery, 
 
   assert.deepEqual(pageErrors, [], 'no script errors and no CSP violations');
   t.diagnostic(`page showed OPEN ${Math.round(openAfter)} ms after the trip, CLOSED ${Math.round(closedAfter)} ms after the probe`);
+});
+
+test('a restarted admin server does not know the old session: the open page goes to the form by itself', { timeout: 30_000 }, async () => {
+  const before = pageErrors.length;
+  const signedOut = browser.cdp.waitFor('Page.loadEventFired', 15_000, () => true);
+  const port = admin.port;
+  await admin.close();
+  admin = await startAdminServer(proxy, { port, token: TOKEN });
+  await signedOut;
+  assert.equal(await page.evaluate('location.pathname'), '/login');
+  // The browser logs the 401s of the reconnect and of the check that followed; nothing else.
+  const refusals = pageErrors.splice(before).map((entry) => JSON.parse(entry) as { source: string; text: string; url: string });
+  assert.ok(refusals.length > 0);
+  for (const { source, text, url } of refusals) {
+    assert.equal(source, 'network');
+    assert.match(text, /status of 401/);
+    assert.match(url, /\/(events|breakers)$/);
+  }
+  await page.send('Input.insertText', { text: TOKEN });
+  await navigation(() => page.evaluate(`document.querySelector('button[type=submit]').click()`));
+  await page.waitForValue(`document.getElementById('conn').dataset.conn`, 'live', 5_000);
+});
+
+test('signing out clears the session: the browser is back at the form and the dashboard sends it there again', { timeout: 30_000 }, async () => {
+  await navigation(() => page.evaluate(`document.querySelector('form.signout button').click()`));
+  assert.equal(await page.evaluate('location.pathname'), '/login');
+  await navigation(() => page.send('Page.navigate', { url: `${admin.url}/` }));
+  assert.equal(await page.evaluate('location.pathname'), '/login');
+  assert.deepEqual(pageErrors, [], 'no script errors and no CSP violations');
 });
