@@ -14,7 +14,8 @@ import type { CliConfig } from './config.js';
 import type { Log } from './log.js';
 import { DRAIN_MS, onReloadSignal, onStopSignals } from './process.js';
 import { reloadConfig } from './reload.js';
-import { listenError, type Io, type Running } from './serve.js';
+import { listenError } from './listen-error.js';
+import type { Io, Running } from './serve.js';
 import { ConfigError } from '../errors.js';
 import { httpUrl, routesSummary } from './table.js';
 
