@@ -26,3 +26,5 @@ export type { BalanceOptions, WeightedTargetInput } from './proxy/options.js';
 export type { BalanceStrategy } from './proxy/balance.js';
 export { assertAdminBinding, createAdminHandler, renderMetrics, startAdminServer } from './admin/index.js';
 export type { AdminHandler, AdminHandlerOptions, AdminServer, AdminServerOptions, ObservedProxy, SnapshotSource } from './admin/index.js';
+export { startCluster } from './cluster/start.js';
+export type { Cluster, ClusterEvents, ClusterOptions, WorkerSnapshot } from './cluster/primary.js';

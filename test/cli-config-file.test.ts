@@ -88,7 +88,7 @@ test('a validation error names the file and path, or the flag that set the value
     }
     assert.fail('expected an error');
   };
-  assert.match(resolve({ routes: ROUTES, prot: 1 }), /^FILE: prot: unknown option \(known: target, .*, listen, admin, log, tls\)$/);
+  assert.match(resolve({ routes: ROUTES, prot: 1 }), /^FILE: prot: unknown option \(known: target, .*, listen, admin, log, (tls, workers|workers, tls)\)$/);
   assert.equal(resolve({ routes: ROUTES, breaker: { resetTimeout: 5000 } }, ['--reset-timeout-max', '1000']), '--reset-timeout-max: expected >= resetTimeout (5000), got 1000');
   assert.equal(resolve({ routes: [{ match: '/', targets: ['ftp://x'] }] }), 'FILE: routes[0].targets[0]: "ftp://x" is not an http(s) URL');
   assert.equal(resolve({ routes: ROUTES, breaker: 5 }, ['--failure-threshold', '2']), 'FILE: breaker: expected an object, got 5');

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import { testCertificatePaths } from '../fixtures/certificate.js';
 import { parseCliArgs } from '../lib/cli/args.js';
 import { CliError } from '../lib/cli/cli-error.js';
+import { resolveCliConfig } from '../lib/cli/config.js';
 import { readCertificate, resolveTls } from '../lib/cli/tls.js';
 
 const FIRST = testCertificatePaths();
@@ -46,4 +47,14 @@ test('a certificate file holding no certificate is blamed on it', () => {
 test('a directory is not a certificate file', () => {
   const dir = FIRST.cert.slice(0, FIRST.cert.lastIndexOf('/'));
   assert.throws(() => readCertificate(dir, FIRST.key), (error: unknown) => error instanceof CliError && /^--tls-cert: cannot read ".*": is a directory \(EISDIR\)$/.test(error.message));
+});
+
+test('--tls-cert with more than one worker is refused in one line, not served as plain HTTP', () => {
+  const args = parseCliArgs(['--target', 'http://127.0.0.1:1', '--tls-cert', FIRST.cert, '--tls-key', FIRST.key, '--workers', '2']);
+  assert.throws(
+    () => resolveCliConfig(args),
+    (error: unknown) => error instanceof CliError && error.exitCode === 2 && /^--tls-cert: not supported with more than one worker yet/.test(error.message),
+  );
+  const one = parseCliArgs(['--target', 'http://127.0.0.1:1', '--tls-cert', FIRST.cert, '--tls-key', FIRST.key, '--workers', '1']);
+  assert.equal(resolveCliConfig(one).workers, 1);
 });

@@ -14,6 +14,24 @@ export interface ObservedProxy {
   on(event: 'stateChange', listener: (info: StateChangeInfo) => void): unknown;
   off(event: 'stateChange', listener: (info: StateChangeInfo) => void): unknown;
   readonly breakers: BreakerControl;
+  /** A cluster's processes (lib/cluster), for `GET /workers` and `/breakers`; none for one process. */
+  workers?(): WorkerSnapshot[];
+}
+
+/** One worker process of a cluster. */
+export interface WorkerSnapshot {
+  /** 1..workers: the slot a replacement takes over. */
+  slot: number;
+  pid: number | undefined;
+  state: 'starting' | 'listening' | 'draining';
+  /** Client requests this worker's current process counted. */
+  requests: number;
+  /** Client requests in flight there, as of its last report. */
+  inFlight: number;
+  /** Seconds since the slot's current process started. */
+  uptime: number;
+  /** Times the slot's process was replaced. */
+  restarts: number;
 }
 
 /** Only the snapshot: enough for `renderMetrics()`. */

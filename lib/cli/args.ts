@@ -10,7 +10,7 @@ import { parseDecimal } from '../options.js';
 import { parseMatch, parseTargetUrl, type ProxyOptions, type RouteOptions } from '../proxy/options.js';
 import { validateNumber, type NumberRule } from '../validate.js';
 import { CliError } from './cli-error.js';
-import { FLAG_ENTRIES, LOG_FORMATS, type FlagEntry, type LogFormat } from './options.js';
+import { FLAG_ENTRIES, LOG_FORMATS, type FlagEntry, type LogFormat, type WorkersSetting } from './options.js';
 
 export { LOG_FORMATS, type LogFormat };
 
@@ -28,6 +28,8 @@ export interface CliArgs {
   accessLog: boolean | undefined;
   /** `--tls-cert` and `--tls-key`, as given. */
   tls: { cert?: string; key?: string };
+  /** `--workers`, as given. */
+  workers: WorkersSetting | undefined;
   /** The proxy options the flags set, and only those. */
   proxy: ProxyOptions;
   /** Option paths the flags set, each with its flag: `breaker.failureThreshold` -> `--failure-threshold`. */
@@ -95,7 +97,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     else set(entry, flagValue(entry, value as string | boolean));
   }
 
-  const { listen = {}, admin = {}, log = {}, tls = {}, ...proxy } = root as {
+  const { listen = {}, admin = {}, log = {}, tls = {}, workers, ...proxy } = root as {
+    workers?: WorkersSetting;
     listen?: CliArgs['listen'];
     tls?: CliArgs['tls'];
     admin?: CliArgs['admin'];
@@ -112,6 +115,7 @@ export function parseCliArgs(argv: readonly string[]): CliArgs {
     admin,
     accessLog: log.accessLog,
     tls,
+    workers,
     proxy,
     flagOf,
   };
@@ -124,6 +128,7 @@ function checkCombinations(args: CliArgs, hasTargets: boolean, hasRoutes: boolea
   if (args.help || args.version) return;
   const upstream = hasTargets ? '--target' : hasRoutes ? '--route' : undefined;
   if (args.check && args.config === undefined) throw new CliError('--check: needs --config FILE (it validates a config file)');
+  if (args.demo && args.workers !== undefined) throw new CliError('--demo: runs in one process; drop --workers');
   if (args.demo && (upstream !== undefined || args.config !== undefined)) {
     throw new CliError(`--demo: runs its own upstream; drop ${upstream ?? '--config'}`);
   }

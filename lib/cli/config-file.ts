@@ -18,7 +18,7 @@ import { PROXY_OPTIONS, type ProxyOptions } from '../proxy/options.js';
 import { rejectUnknownKeys, validateObject } from '../validate.js';
 import { CliError } from './cli-error.js';
 import { parseJson } from './json.js';
-import { FILE_SECTIONS, type LogFormat } from './options.js';
+import { checkWorkers, FILE_SECTIONS, type LogFormat, type WorkersSetting } from './options.js';
 
 /** The admin server's settings; passed through for the admin server to use. */
 export interface AdminConfig {
@@ -47,12 +47,14 @@ export interface FileConfig {
   log: Partial<LogConfig>;
   /** The certificate and key paths, relative to the file. */
   tls: { cert?: string; key?: string };
+  /** `workers`, checked; absent when the file does not set it. */
+  workers?: WorkersSetting;
 }
 
 /** The keys the CLI adds to `ProxyOptions` at the top of the file. */
 export const CLI_KEYS = Object.keys(FILE_SECTIONS) as ReadonlyArray<keyof typeof FILE_SECTIONS>;
 /** Every key the top of the file may hold, in the order an unknown-key error lists them. */
-const TOP_KEYS = ['target', 'targets', 'routes', 'breaker', ...Object.keys(PROXY_OPTIONS), ...CLI_KEYS];
+const TOP_KEYS = ['target', 'targets', 'routes', 'breaker', ...Object.keys(PROXY_OPTIONS), ...CLI_KEYS, 'workers'];
 
 /** Reads and checks a config file; errors name the file and where in it. */
 export function readConfigFile(file: string): FileConfig {
@@ -85,8 +87,9 @@ export function parseConfigText(text: string, file: string): FileConfig {
 function splitConfig(value: unknown): FileConfig {
   const top = validateObject(value, '', 'a JSON object like {"routes": [...]} at the top');
   rejectUnknownKeys(top, TOP_KEYS, '');
-  const { listen, admin, log, tls, ...proxy } = top;
+  const { listen, admin, log, tls, workers, ...proxy } = top;
   return {
+    ...(workers === undefined ? {} : { workers: checkWorkers(workers, 'workers') }),
     proxy: proxy as ProxyOptions,
     listen: given(FILE_SECTIONS.listen, listen, 'listen') as ListenConfig,
     admin: adminConfig(admin),

@@ -9,8 +9,9 @@ import { resolveProxyOptions, type ProxyConfig, type ProxyOptions } from '../pro
 import { checked, flagForPath, type CliArgs } from './args.js';
 import { CliError } from './cli-error.js';
 import { readConfigFile, type AdminConfig, type LogConfig } from './config-file.js';
+import { availableParallelism } from 'node:os';
 import { resolveTls, type TlsFiles } from './tls.js';
-import { ADMIN_TOKEN_ENV, CLI_ADMIN_OPTIONS, LISTEN_OPTIONS, LOG_OPTIONS } from './options.js';
+import { ADMIN_TOKEN_ENV, CLI_ADMIN_OPTIONS, LISTEN_OPTIONS, LOG_OPTIONS, WORKERS_OPTION, type WorkersSetting } from './options.js';
 import { readTrustFiles } from './trust-files.js';
 
 export { ADMIN_TOKEN_ENV };
@@ -27,6 +28,8 @@ export interface CliConfig {
   /** The certificate the proxy port serves (HTTPS and h2); plain HTTP when undefined. */
   tls: TlsFiles | undefined;
   configFile: string | undefined;
+  /** Proxy processes (`auto` resolved); 1 runs no cluster. */
+  workers: number;
 }
 
 /**
@@ -44,6 +47,13 @@ export function resolveCliConfig(args: CliArgs, base: ProxyOptions = {}): CliCon
   } catch (error) {
     throw blame(error, args);
   }
+  const tls = resolveTls(args, file?.tls, args.config);
+  const workers = resolveWorkers(args.workers ?? file?.workers ?? WORKERS_OPTION.default);
+  if (tls !== undefined && workers > 1) {
+    // A worker listens with what the primary sends it, and the cluster does not carry the
+    // certificate (nor its SIGHUP reload) yet: refuse rather than serve plain HTTP on the port.
+    throw new CliError(`${args.tls.cert !== undefined ? '--tls-cert' : `${args.config}: tls`}: not supported with more than one worker yet; use --workers 1, or end TLS in front of the workers`);
+  }
   return {
     proxy,
     resolved,
@@ -56,9 +66,15 @@ export function resolveCliConfig(args: CliArgs, base: ProxyOptions = {}): CliCon
       format: args.logFormat ?? file?.log.format ?? LOG_OPTIONS.format.default,
       accessLog: args.accessLog ?? file?.log.accessLog ?? LOG_OPTIONS.accessLog.default,
     },
-    tls: resolveTls(args, file?.tls, args.config),
+    tls,
     configFile: args.config,
+    workers,
   };
+}
+
+/** `auto` is one worker per core this process may use. */
+function resolveWorkers(setting: WorkersSetting): number {
+  return setting === 'auto' ? availableParallelism() : setting;
 }
 
 /**

@@ -4,7 +4,9 @@
  * admin server's tables are reused as they are; a flag is one entry wherever it is declared.
  */
 import { ADMIN_OPTIONS, checkListenHost, PORT_RULE } from '../admin/options.js';
-import { booleanOption, choiceOption, customOption, defaultText, numberOption, stringOption, type FlagSpec, type Option, type OptionTable } from '../options.js';
+import { ConfigError } from '../errors.js';
+import { show } from '../validate.js';
+import { booleanOption, choiceOption, customOption, defaultText, numberOption, parseDecimal, stringOption, type FlagSpec, type Option, type OptionTable } from '../options.js';
 import { FALLBACK_OPTIONS } from '../proxy/fallback.js';
 import { PROXY_BREAKER_OPTIONS, PROXY_OPTIONS } from '../proxy/options.js';
 
@@ -39,6 +41,24 @@ export const TLS_OPTIONS = {
   cert: stringOption({ default: undefined, doc: 'serve HTTPS and HTTP/2 with this PEM certificate (chain); needs --tls-key; SIGHUP reloads it', flag: { name: 'tls-cert', value: 'FILE' } }),
   key: stringOption({ default: undefined, doc: 'the PEM private key of --tls-cert', flag: { name: 'tls-key', value: 'FILE' } }),
 } as const;
+
+/** How many proxy processes: `auto` is one per core the process may use (`os.availableParallelism()`). */
+export type WorkersSetting = number | 'auto';
+
+export function checkWorkers(value: unknown, path: string): WorkersSetting {
+  if (value === 'auto') return value;
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 1024) return value;
+  throw new ConfigError(path, `expected an integer from 1 to 1024 or "auto", got ${show(value)}`);
+}
+
+/** `workers` at the top of the config file, `--workers` on the command line (lib/cluster). */
+export const WORKERS_OPTION = customOption(checkWorkers, {
+  type: 'number | "auto"',
+  default: 1,
+  doc: 'proxy processes sharing the port and one breaker per target (node:cluster); auto = one per core',
+  flag: { name: 'workers', value: 'N|auto' },
+  parse: (text: string, path: string) => checkWorkers(text === 'auto' ? text : parseDecimal(text), path),
+});
 
 /** The config file's own sections, beside the proxy's options at the top. */
 export const FILE_SECTIONS = { listen: LISTEN_OPTIONS, admin: CLI_ADMIN_OPTIONS, log: LOG_OPTIONS, tls: TLS_OPTIONS } as const;
@@ -80,6 +100,7 @@ export const FLAG_ENTRIES: readonly FlagEntry[] = [
   switchFlag('strip-prefix', 'strip the matched path prefix of every --route (per route in the config file)'),
   ...flagsOf(LISTEN_OPTIONS, 'listen'),
   ...flagsOf(TLS_OPTIONS, 'tls'),
+  ...flagsOf({ workers: WORKERS_OPTION }, ''),
   ...flagsOf(PROXY_BREAKER_OPTIONS, 'breaker'),
   ...flagsOf(PROXY_OPTIONS, ''),
   ...flagsOf(FALLBACK_OPTIONS, 'fallback'),

@@ -10,7 +10,7 @@ import type { Log } from './log.js';
 import { routesSummary } from './table.js';
 
 /** Returns the configuration now in effect: the new one, or `current` when the reload failed. */
-export function reloadConfig(args: CliArgs, current: CliConfig, proxy: Proxy, log: Log): CliConfig {
+export function reloadConfig(args: CliArgs, current: CliConfig, proxy: Pick<Proxy, 'reload'>, log: Log): CliConfig {
   const file = current.configFile ?? '';
   let next: CliConfig;
   try {
@@ -24,11 +24,11 @@ export function reloadConfig(args: CliArgs, current: CliConfig, proxy: Proxy, lo
     file,
     routes: next.resolved.routes.map((route) => ({ match: route.match, targets: route.targets.map((url) => url.origin) })),
   });
-  const unchanged = (key: 'listen' | 'admin' | 'log'): boolean => JSON.stringify(next[key]) === JSON.stringify(current[key]);
-  const restart = (['listen', 'admin', 'log'] as const).filter((key) => !unchanged(key));
+  const unchanged = (key: 'listen' | 'admin' | 'log' | 'workers'): boolean => JSON.stringify(next[key]) === JSON.stringify(current[key]);
+  const restart = (['listen', 'admin', 'log', 'workers'] as const).filter((key) => !unchanged(key));
   if (restart.length > 0) {
     log.event('warn', 'reload', `changes to ${restart.join(', ')} take a restart; they were not applied`, { file, ignored: restart });
   }
   // Keep what was not applied, so the warning is not repeated on every later reload.
-  return { ...next, listen: current.listen, admin: current.admin, log: current.log };
+  return { ...next, listen: current.listen, admin: current.admin, log: current.log, workers: current.workers };
 }

@@ -6,8 +6,8 @@ import { startAdminServer, type AdminServer } from '../admin/server.js';
 import { createProxy, type Proxy } from '../proxy/proxy.js';
 import { AccessLog } from './access-log.js';
 import type { CliArgs } from './args.js';
-import { CliError } from './cli-error.js';
 import type { CliConfig } from './config.js';
+import { listenError } from './listen-error.js';
 import type { Log, Output } from './log.js';
 import { DRAIN_MS, onReloadSignal, onStopSignals } from './process.js';
 import { reloadConfig } from './reload.js';
@@ -58,18 +58,6 @@ export async function startProxy(config: CliConfig, log: Log): Promise<Started> 
   }
 }
 
-function listenError(error: unknown, host: string, port: number, what = ''): CliError {
-  const code = (error as { code?: string }).code;
-  const where = `${what}cannot listen on ${httpUrl(host, port).slice('http://'.length)}`;
-  const why: Record<string, string> = {
-    EADDRINUSE: 'address already in use (EADDRINUSE); stop the other server or pick another --port (0 picks a free one)',
-    EACCES: 'permission denied (EACCES); ports below 1024 need privileges',
-    EADDRNOTAVAIL: 'address not available (EADDRNOTAVAIL); --host must be an address of this machine',
-    ENOTFOUND: 'unknown host name (ENOTFOUND)',
-  };
-  return new CliError(`${where}: ${(code !== undefined && why[code]) || (error as Error).message}`, { exitCode: 1 });
-}
-
 /** Starts the admin server when configured; a listen failure closes the proxy and exits 1. */
 async function startAdmin(config: CliConfig, proxy: Proxy): Promise<AdminServer | undefined> {
   if (config.admin === undefined) return undefined;
@@ -84,6 +72,11 @@ async function startAdmin(config: CliConfig, proxy: Proxy): Promise<AdminServer 
 
 /** `proxy-breaker --target ...` / `--config ...`: serves until a signal. */
 export async function serve(args: CliArgs, config: CliConfig, io: Io, log: Log): Promise<Running> {
+  if (config.workers > 1) {
+    // Loaded only here: one process never loads node:cluster.
+    const { serveCluster } = await import('./cluster.js');
+    return serveCluster(args, config, io, log);
+  }
   const { proxy, url } = await startProxy(config, log);
   const admin = await startAdmin(config, proxy);
   let accessLog: AccessLog | undefined;

@@ -19,7 +19,7 @@ import { normalizeRequestTarget } from './path.js';
 import { SyntheticProber } from './probe.js';
 import { someLimited, type QueueDispatcher } from './queue.js';
 import { RouteTable, type Admission, type Route } from './routes.js';
-import { TargetRegistry, type Outcome, type Target } from './target.js';
+import { TargetRegistry, type BreakerFactory, type Outcome, type Target } from './target.js';
 import { Breakers, type BreakerControl } from './control.js';
 import { closeH2, createSecureServer, type ClientProtocol, type TlsCertificate } from './server.js';
 import type { ProxySnapshot, RouteSnapshot } from './snapshot.js';
@@ -90,6 +90,16 @@ export interface ProxyEvents {
 
 type IncomingMessage = http.IncomingMessage;
 
+/**
+ * @internal How a cluster (lib/cluster) runs a proxy in each process; not options a user sets.
+ * `makeBreaker` gives each target its breaker; `syntheticProbes: false` leaves the `probePath`
+ * probes to another process, so that a cluster probes once, not once per worker.
+ */
+export interface ProxyHooks {
+  makeBreaker?: BreakerFactory;
+  syntheticProbes?: boolean;
+}
+
 /** A request refused before routing; one shared instance per reason. */
 class RequestRefusal {
   constructor(
@@ -149,7 +159,8 @@ export const SERVER_LIMITS = {
  * snapshots summed over several processes.
  */
 export class Proxy extends EventEmitter<ProxyEvents> {
-  readonly #registry = new TargetRegistry();
+  readonly #registry: TargetRegistry;
+  readonly #probes: boolean;
   #config: ProxyConfig;
   #routes: RouteTable;
   #server: http.Server | undefined;
@@ -180,8 +191,10 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     refuse: (route, req, res, path, reason) => this.#answerRefused(route, req, res, path, reason),
   };
 
-  constructor(options: ProxyOptions) {
+  constructor(options: ProxyOptions, hooks: ProxyHooks = {}) {
     super();
+    this.#registry = new TargetRegistry(hooks.makeBreaker);
+    this.#probes = hooks.syntheticProbes ?? true;
     this.#config = resolveProxyOptions(options);
     this.#routes = RouteTable.build(this.#config, this.#registry);
     this.#attempts = new AttemptContext(this, this.#config);
@@ -344,7 +357,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   #observeTargets(): void {
     this.#checkTargets();
     const probePath = this.#config.probePath;
-    if (probePath !== undefined) {
+    if (probePath !== undefined && this.#probes) {
       for (const route of this.#routes.allRoutes) {
         for (const target of route.targets) {
           if (!this.#probers.has(target)) this.#probers.set(target, new SyntheticProber(target, probePath, route.config.timeout));

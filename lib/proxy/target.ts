@@ -5,7 +5,7 @@
  * (the host is what fails, not the route), and metrics read it without extra maps.
  */
 import { isIP } from 'node:net';
-import { CircuitBreaker, CircuitState, type Ticket } from '../breaker/breaker.js';
+import { CircuitBreaker, CircuitState, type CircuitBreakerOptions, type Ticket } from '../breaker/breaker.js';
 import { UpstreamPool, type UpstreamTlsOptions } from '../http1/connection.js';
 import type { TargetHealth } from './health.js';
 import type { ProxyBreakerOptions } from './options.js';
@@ -62,6 +62,15 @@ export interface TargetOptions {
   syntheticProbes: boolean;
 }
 
+/**
+ * Makes a target's breaker. The default is a `CircuitBreaker` of the process's own; a cluster
+ * worker passes one that mirrors the primary's decisions (lib/cluster), so that every worker's
+ * targets obey one breaker per origin.
+ */
+export type BreakerFactory = (origin: string, options: CircuitBreakerOptions) => CircuitBreaker;
+
+const ownBreaker: BreakerFactory = (_origin, options) => new CircuitBreaker(options);
+
 /** Why `admit()` refused; read right after a refusal. */
 export type Refusal = 'open' | 'limited';
 
@@ -107,7 +116,7 @@ export class Target {
   /** Monotonic ms until which retries skip this target, as its `Retry-After` asked; 0 when none. */
   retryAfterUntil = 0;
 
-  constructor(url: URL, options: TargetOptions) {
+  constructor(url: URL, options: TargetOptions, makeBreaker: BreakerFactory = ownBreaker) {
     this.url = url;
     this.origin = url.origin;
     this.https = url.protocol === 'https:';
@@ -125,7 +134,7 @@ export class Target {
       // Idle ones still go when the upstream's keep-alive timeout closes them.
       maxIdle: 4096,
     });
-    this.breaker = new CircuitBreaker({ ...options.breaker, callTimeout: Infinity });
+    this.breaker = makeBreaker(this.origin, { ...options.breaker, callTimeout: Infinity });
     this.slowCallDuration = this.breaker.options.slowCallDuration;
     this.outcomes = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
     this.breaker.on('stateChange', ({ from, to }) => {
@@ -259,6 +268,11 @@ export class Target {
  */
 export class TargetRegistry {
   readonly #targets = new Map<string, Target>();
+  readonly #makeBreaker: BreakerFactory;
+
+  constructor(makeBreaker: BreakerFactory = ownBreaker) {
+    this.#makeBreaker = makeBreaker;
+  }
 
   get(origin: string): Target | undefined {
     return this.#targets.get(origin);
@@ -267,7 +281,7 @@ export class TargetRegistry {
   getOrCreate(url: URL, options: TargetOptions): Target {
     let target = this.#targets.get(url.origin);
     if (target === undefined) {
-      target = new Target(url, options);
+      target = new Target(url, options, this.#makeBreaker);
       this.#targets.set(url.origin, target);
     } else {
       target.configure(options);

@@ -1,0 +1,171 @@
+/**
+ * A worker's breaker for one target: a mirror of the primary's authoritative breaker. It admits
+ * or refuses locally and synchronously (while CLOSED a request costs one field read, as in a
+ * process of its own), and reports outcomes to the primary, which alone runs the state machine
+ * and broadcasts every change back (lib/cluster/authority.ts).
+ *
+ * - CLOSED admits everything; OPEN refuses everything;
+ * - HALF_OPEN admits only as many probes as the primary granted this worker (`grant()`); the
+ *   other workers refuse until the probe's outcome closes or reopens the circuit for all;
+ * - an outcome of a ticket admitted under an older state (its epoch) is dropped, as a
+ *   `CircuitBreaker` drops results of an older generation.
+ *
+ * It extends `CircuitBreaker` so that a target, its probes and its snapshot use it unchanged;
+ * `call()` and the manual controls are the primary's business and not used here.
+ */
+import { CircuitBreaker, CircuitState, Ticket, type BreakerCounts, type BreakerSnapshot, type CircuitBreakerOptions } from '../breaker/breaker.js';
+import type { BreakerState } from './protocol.js';
+
+/** Where a mirror sends what it saw (the worker's link to the primary). */
+export interface MirrorLink {
+  /** A failure: sent at once, after this mirror's batched successes of the same epoch. */
+  failure(mirror: MirroredBreaker, epoch: number, message: string): void;
+  /** A probe started or ended: sent at once. */
+  probe(mirror: MirroredBreaker, epoch: number, outcome: 'started' | 'success' | 'failure' | 'release', message?: string): void;
+}
+
+// The ticket outcomes `CircuitBreaker.settle()` receives (lib/breaker/breaker.ts).
+const SUCCESS = 0;
+const FAILURE = 1;
+const SLOW_SUCCESS = 3;
+
+export class MirroredBreaker extends CircuitBreaker {
+  readonly origin: string;
+  readonly #link: MirrorLink;
+  #state: CircuitState = CircuitState.CLOSED;
+  #epoch = 0;
+  #mirror: BreakerState;
+  /** Probe slots granted to this worker and not taken yet. */
+  #slots = 0;
+  /** Probes of this worker in flight. */
+  #probes = 0;
+  readonly #counts: BreakerCounts = { admitted: 0, successes: 0, slowCalls: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 };
+  /** Successes not yet reported, all of `pendingEpoch`: the link sends them in batches. */
+  pendingSuccesses = 0;
+  /** Of those, the slow ones (`slowCallDuration`): they feed the slow-call rule, a rate, so they wait for the batch too. */
+  pendingSlow = 0;
+  pendingEpoch = 0;
+
+  constructor(origin: string, options: CircuitBreakerOptions, link: MirrorLink, state?: BreakerState) {
+    super(options);
+    this.origin = origin;
+    this.#link = link;
+    this.#mirror = { origin, epoch: 0, state: CircuitState.CLOSED, failures: 0, openedAt: null, nextAttemptAt: null, openPeriod: this.options.resetTimeout, reopenings: 0, forced: false };
+    if (state !== undefined) this.apply(state);
+  }
+
+  override get state(): CircuitState {
+    return this.#state;
+  }
+
+  /** The primary's epoch this mirror follows. */
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  override admit(): Ticket | undefined {
+    if (this.#state === CircuitState.CLOSED) {
+      this.#counts.admitted++;
+      return new Ticket(this, this.#epoch, false);
+    }
+    if (this.#slots > 0) {
+      this.#slots--;
+      this.#probes++;
+      this.#counts.admitted++;
+      this.#counts.probesAdmitted++;
+      this.#link.probe(this, this.#epoch, 'started');
+      return new Ticket(this, this.#epoch, true);
+    }
+    this.#counts.rejections++;
+    return undefined;
+  }
+
+  override retryAfter(): number {
+    if (this.#state !== CircuitState.OPEN) return 0;
+    if (this.#mirror.forced) return this.#mirror.openPeriod;
+    const next = this.#mirror.nextAttemptAt;
+    return next === null ? 0 : Math.max(0, next - Date.now());
+  }
+
+  /** @internal Called by `Ticket`. */
+  override settle(ticket: Ticket, outcome: number, error: unknown): void {
+    if (ticket.generation !== this.#epoch) return;
+    if (ticket.probe) {
+      this.#probes--;
+      if (outcome === SUCCESS || outcome === SLOW_SUCCESS) {
+        this.#counts.successes++;
+        if (outcome === SLOW_SUCCESS) this.#counts.slowCalls++;
+        this.#link.probe(this, ticket.generation, 'success');
+      } else if (outcome === FAILURE) {
+        this.#counts.failures++;
+        this.#link.probe(this, ticket.generation, 'failure', messageOf(error));
+      } else {
+        // Given back unused (the client left): this worker may send another probe in its place.
+        this.#counts.probesReleased++;
+        this.#slots++;
+        this.#link.probe(this, ticket.generation, 'release');
+      }
+      return;
+    }
+    if (outcome === SUCCESS || outcome === SLOW_SUCCESS) {
+      this.#counts.successes++;
+      if (this.pendingEpoch !== ticket.generation) {
+        this.pendingEpoch = ticket.generation;
+        this.pendingSuccesses = 0;
+        this.pendingSlow = 0;
+      }
+      this.pendingSuccesses++;
+      if (outcome === SLOW_SUCCESS) {
+        this.#counts.slowCalls++;
+        this.pendingSlow++;
+      }
+    } else if (outcome === FAILURE) {
+      this.#counts.failures++;
+      this.#link.failure(this, ticket.generation, messageOf(error));
+    }
+  }
+
+  /** Takes the primary's state for this target. */
+  apply(state: BreakerState): void {
+    const from = this.#state;
+    this.#mirror = state;
+    this.#epoch = state.epoch;
+    this.#state = state.state;
+    // Tickets of the old epoch no longer count, probes included; a grant comes in its own message.
+    this.#slots = 0;
+    this.#probes = 0;
+    if (from !== state.state) this.emit('stateChange', { from, to: state.state, failures: state.failures });
+  }
+
+  /** HALF_OPEN probe slots for this worker. */
+  grant(epoch: number, slots: number): void {
+    if (epoch === this.#epoch && this.#state === CircuitState.HALF_OPEN) this.#slots = slots;
+  }
+
+  /** The primary takes back an unused grant; returns true when a probe is in flight here (kept). */
+  revoke(epoch: number): boolean {
+    if (epoch !== this.#epoch) return false;
+    if (this.#probes > 0) return true;
+    this.#slots = 0;
+    return false;
+  }
+
+  override snapshot(): BreakerSnapshot {
+    const m = this.#mirror;
+    return {
+      state: this.#state,
+      failures: m.failures,
+      openedAt: m.openedAt,
+      nextAttemptAt: this.#state === CircuitState.OPEN && !m.forced ? m.nextAttemptAt : null,
+      openPeriod: m.openPeriod,
+      reopenings: m.reopenings,
+      probes: this.#probes,
+      forced: m.forced,
+      counts: { ...this.#counts },
+    };
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
