@@ -17,7 +17,7 @@
  * - `retryAfterAt` is each process's own (the target told that process): take the latest;
  * - quantiles are never summed: derive them from the summed buckets with `latencyQuantile()`.
  */
-import type { BreakerCounts, CircuitState } from '../breaker/breaker.js';
+import type { BreakerSnapshot } from '../breaker/breaker.js';
 
 /**
  * How one proxied request ended, as counted per target. `timeout`: no response head within the
@@ -61,31 +61,17 @@ export interface ConnectionsSnapshot {
   opened: number;
 }
 
-/** One upstream origin: its breaker, its counters and its connections. */
-export interface TargetSnapshot {
+/**
+ * One upstream origin: its breaker (the breaker's own snapshot: state, failures, openedAt,
+ * nextAttemptAt, openPeriod, reopenings, probes, forced, counts), its counters and its connections.
+ */
+export interface TargetSnapshot extends BreakerSnapshot {
   /** The origin, `protocol//host:port`, the key of everything per target. */
   target: string;
-  state: CircuitState;
-  /** Consecutive failures counted while CLOSED; kept while OPEN to show why it opened. */
-  failures: number;
   /** Failures that open the circuit; null when only a failure-rate rule (or nothing) trips it. */
   failureThreshold: number | null;
   /** Ms the circuit stays OPEN before the first probe. */
   resetTimeout: number;
-  /** Wall-clock time (epoch ms) the circuit last opened, or null. */
-  openedAt: number | null;
-  /** Wall-clock time (epoch ms) a probe will be let through, or null unless OPEN (and not forced). */
-  nextAttemptAt: number | null;
-  /** Length of the current (or last) open period in ms, after backoff. */
-  openPeriod: number;
-  /** Failed probes in a row: the backoff exponent. */
-  reopenings: number;
-  /** Probes running now (HALF_OPEN). */
-  probes: number;
-  /** Held OPEN by a manual `open`. */
-  forced: boolean;
-  /** The breaker's own counts. */
-  counts: BreakerCounts;
   /** Requests to this target in flight now. */
   inFlight: number;
   /** Requests by how they ended. */
