@@ -92,7 +92,7 @@ test('a half-open period grants its probe slot to one worker only; its success c
   t.after(() => authority.close());
   const [a, b] = workers;
   a!.mirror.admit()!.failure(new Error('x'));
-  await waitFor('HALF_OPEN', () => a!.mirror.state === 'HALF_OPEN');
+  await waitFor('HALF_OPEN', () => a!.mirror.state === 'HALF_OPEN', 10_000);
   const probe = a!.mirror.admit();
   assert.ok(probe?.probe);
   assert.equal(a!.mirror.admit(), undefined);
@@ -118,7 +118,7 @@ test("a dead worker's probe slot goes to another worker, uncharged", async (t) =
   t.after(() => authority.close());
   const [a, b] = workers;
   a!.mirror.admit()!.failure(new Error('x'));
-  await waitFor('HALF_OPEN', () => a!.mirror.state === 'HALF_OPEN');
+  await waitFor('HALF_OPEN', () => a!.mirror.state === 'HALF_OPEN', 10_000);
   assert.ok(a!.mirror.admit()?.probe);
   authority.departed(a!);
   assert.equal(b!.mirror.state, 'HALF_OPEN');

@@ -179,7 +179,11 @@ export class BreakerAuthority<Member> {
       tickets.push(ticket);
     }
     if (tickets.length === 0) {
-      if (breaker.state === CircuitState.OPEN) this.#schedule(origin, breaker);
+      // Not due yet (a timer may fire up to a millisecond early, by the loop's clock) or forced
+      // open: try again. Only this method takes probe tickets and none is out (no grant), so a
+      // refusal means OPEN. Reading `state` here instead could itself end the open period and
+      // leave the circuit HALF_OPEN with nobody holding its probes (probe.ts has the same rule).
+      if (!this.#grants.has(origin)) this.#schedule(origin, breaker);
       return;
     }
     const grant: Grant<Member> = { tickets, holder: undefined, lease: undefined };
