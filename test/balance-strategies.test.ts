@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { createBalancer, type BalanceStrategy, type Random } from '../lib/proxy/balance.js';
 import { Target } from '../lib/proxy/target.js';
+import { seeded } from './support/random.js';
 
 /** Targets named a, b, c... (by port), closed after the test. */
 function targets(t: TestContext, count: number, slowStart = 0): Target[] {
@@ -28,17 +29,6 @@ function targets(t: TestContext, count: number, slowStart = 0): Target[] {
 const NAMES = 'abcdefgh';
 const nameOf = (target: Target): string => NAMES[target.port - 1]!;
 
-/** A seeded generator (mulberry32): the same draws on every run. */
-function seeded(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Makes `count` picks, each finished at once (nothing stays in flight); returns who took each. */
 function picks(strategy: BalanceStrategy, list: Target[], weights: number[], count: number, random: Random = seeded(1)): string {

@@ -9,6 +9,7 @@ import { resolveProxyOptions, type ResolvedRoute } from '../lib/proxy/options.js
 import { matchesPrefix, normalizeHost } from '../lib/proxy/path.js';
 import { RouteTable, type Route } from '../lib/proxy/routes.js';
 import { TargetRegistry } from '../lib/proxy/target.js';
+import { seeded as random } from './support/random.js';
 
 const ROUTES = 10_000;
 const REQUESTS = 8_000;
@@ -17,17 +18,6 @@ const ORIGINS = ['http://127.0.0.1:3001', 'http://127.0.0.1:3002', 'http://127.0
 const SEGMENTS = ['a', 'b', 'ab', 'api', 'v1', 'v10', 'x-y', '%C3%A9', '~u', 'svc'];
 const HOSTS = Array.from({ length: 300 }, (_, i) => `h${i}.example.com`);
 
-/** mulberry32: a small seeded generator, so the test is the same on every run. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const next = random(14_7);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;

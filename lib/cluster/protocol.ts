@@ -5,7 +5,7 @@
  * batched (successes every `SUCCESS_FLUSH_MS`, snapshots every `SNAPSHOT_MS`). A healthy cluster
  * sends no message per request.
  */
-import type { CircuitState } from '../breaker/breaker.js';
+import type { BreakerSnapshot } from '../breaker/breaker.js';
 import type { ProxyOptions } from '../proxy/options.js';
 import type { ProxySnapshot } from '../proxy/snapshot.js';
 
@@ -18,18 +18,14 @@ export const HEARTBEAT_TIMEOUT_MS = 5_000;
 /** A probe grant nobody used for this long moves to the next worker. */
 export const GRANT_LEASE_MS = 500;
 
-/** The authoritative breaker state of one target, as a worker mirrors it. */
-export interface BreakerState {
+/**
+ * The authoritative breaker state of one target, as a worker mirrors it: the breaker's own
+ * snapshot without what each process counts for itself (probes running, counts).
+ */
+export interface BreakerState extends Omit<BreakerSnapshot, 'probes' | 'counts'> {
   origin: string;
   /** Bumped on every change the primary makes: outcomes of older epochs are ignored. */
   epoch: number;
-  state: CircuitState;
-  failures: number;
-  openedAt: number | null;
-  nextAttemptAt: number | null;
-  openPeriod: number;
-  reopenings: number;
-  forced: boolean;
 }
 
 /** What a worker needs to run: sent at start and on every reload. */
