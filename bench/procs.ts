@@ -13,6 +13,12 @@ export function has(command: string): boolean {
 }
 
 /** BENCHMARKING.md layout: load generator alone on cpu0, proxy + upstream together on cpu1. */
+/**
+ * Every CPU of the machine, read once at start: `availableParallelism()` follows this process's
+ * affinity, so after pinSelf() it says 1, and `0-0` would pin "any" children to cpu0 alone.
+ */
+const ALL_CPUS = `0-${availableParallelism() - 1}`;
+
 export const pinning = ((): { enabled: boolean; why: string } => {
   if (process.env.BENCH_NO_PIN === '1') return { enabled: false, why: 'BENCH_NO_PIN=1' };
   if (availableParallelism() < 2) return { enabled: false, why: 'fewer than 2 CPUs' };
@@ -25,13 +31,13 @@ export type Cpu = 'load' | 'server' | 'any';
 
 function pinned(cpu: Cpu, command: string, args: readonly string[]): [string, string[]] {
   if (!pinning.enabled) return [command, [...args]];
-  const list = cpu === 'load' ? '0' : cpu === 'server' ? '1' : `0-${availableParallelism() - 1}`;
+  const list = cpu === 'load' ? '0' : cpu === 'server' ? '1' : ALL_CPUS;
   return ['taskset', ['-c', list, command, ...args]];
 }
 
 /** Lets a running process (and its threads) use every CPU: nginx in the workers step. */
 export function unpin(pid: number): void {
-  if (pinning.enabled) spawnSync('taskset', ['-a', '-p', '-c', `0-${availableParallelism() - 1}`, String(pid)], { stdio: 'ignore' });
+  if (pinning.enabled) spawnSync('taskset', ['-a', '-p', '-c', ALL_CPUS, String(pid)], { stdio: 'ignore' });
 }
 
 /** Pins this process (the orchestrator, mostly asleep) beside the load generator. */
