@@ -73,14 +73,21 @@ export class BreakerAuthority<Member> {
     this.#publish(origin, breaker.snapshot().forced ? CircuitState.OPEN : breaker.state);
   }
 
-  /** Outcomes of ordinary requests from one worker: successes first, then the failure. */
-  outcomes(origin: string, epoch: number, successes: number, slow: number, failure: string | undefined): void {
+  /**
+   * Outcomes of ordinary requests from `member`: successes first, then the failure. A failure is
+   * answered: by the broadcast if it changed the circuit, else by a `tally` to `member` alone (the
+   * worker holds admissions on unanswered failures near the threshold, mirror.ts).
+   */
+  outcomes(member: Member, origin: string, epoch: number, successes: number, slow: number, failure: string | undefined): void {
     const breaker = this.#current(origin, epoch);
     if (breaker === undefined) return;
     for (let i = 0; i < successes - slow && breaker.state === CircuitState.CLOSED; i++) breaker.admit()?.success();
     // Slow successes last: they can trip the slow-call rule, which the plain ones cannot.
     for (let i = 0; i < slow && breaker.state === CircuitState.CLOSED; i++) breaker.admit()?.slowSuccess();
-    if (failure !== undefined && breaker.state === CircuitState.CLOSED) breaker.admit()?.failure(new Error(failure));
+    if (failure === undefined) return;
+    if (breaker.state === CircuitState.CLOSED) breaker.admit()?.failure(new Error(failure));
+    // A change bumped the epoch and was broadcast: that is the answer.
+    if (this.#epochs.get(origin) === epoch) this.#peers?.send(member, { type: 'tally', origin, epoch, failures: breaker.failures });
   }
 
   /** A probe of `member`'s grant started or ended. */

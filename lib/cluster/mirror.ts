@@ -8,7 +8,9 @@
  * - HALF_OPEN admits only as many probes as the primary granted this worker (`grant()`); the
  *   other workers refuse until the probe's outcome closes or reopens the circuit for all;
  * - an outcome of a ticket admitted under an older state (its epoch) is dropped, as a
- *   `CircuitBreaker` drops results of an older generation.
+ *   `CircuitBreaker` drops results of an older generation;
+ * - CLOSED holds (refuses, as OPEN would) while failures it reported could have tripped the
+ *   primary's breaker and the primary has not answered them yet: see `#holding()`.
  *
  * It extends `CircuitBreaker` so that a target, its probes and its snapshot use it unchanged;
  * `call()` and the manual controls are the primary's business and not used here.
@@ -18,6 +20,8 @@ import type { BreakerState } from './protocol.js';
 
 /** Where a mirror sends what it saw (the worker's link to the primary). */
 export interface MirrorLink {
+  /** Workers in the cluster: how many may be reporting failures at once. */
+  readonly workers: number;
   /** A failure: sent at once, after this mirror's batched successes of the same epoch. */
   failure(mirror: MirroredBreaker, epoch: number, message: string): void;
   /** A probe started or ended: sent at once. */
@@ -39,6 +43,12 @@ export class MirroredBreaker extends CircuitBreaker {
   #slots = 0;
   /** Probes of this worker in flight. */
   #probes = 0;
+  /** The cluster's consecutive failures at the primary's last word (a state or a tally). */
+  #known = 0;
+  /** Failures this worker reported in this epoch that the primary has not answered yet. */
+  #unanswered = 0;
+  /** Cached `#holding()`: admit() reads one field while CLOSED. */
+  #held = false;
   readonly #counts: BreakerCounts = { admitted: 0, successes: 0, slowCalls: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 };
   /** Successes not yet reported, all of `pendingEpoch`: the link sends them in batches. */
   pendingSuccesses = 0;
@@ -64,7 +74,7 @@ export class MirroredBreaker extends CircuitBreaker {
   }
 
   override admit(): Ticket | undefined {
-    if (this.#state === CircuitState.CLOSED) {
+    if (this.#state === CircuitState.CLOSED && !this.#held) {
       this.#counts.admitted++;
       return new Ticket(this, this.#epoch, false);
     }
@@ -121,8 +131,36 @@ export class MirroredBreaker extends CircuitBreaker {
       }
     } else if (outcome === FAILURE) {
       this.#counts.failures++;
+      this.#unanswered++;
+      this.#held = this.#holding();
       this.#link.failure(this, ticket.generation, messageOf(error));
     }
+  }
+
+  /**
+   * Whether the failures this worker reported and the primary has not answered yet could, with
+   * those of the other workers, have reached `failureThreshold`: then the circuit may be OPEN at
+   * the primary already, and admitting more only sends more load into a failing target while the
+   * opening travels. One unanswered failure is taken as the only one in the cluster (a lone
+   * failure, as sequential requests make: the hold starts only where one process would open).
+   * Two or more mean a burst, which every worker sees alike: each is counted once per worker, so
+   * the workers together stop near the threshold, as one process does, instead of each admitting
+   * until the opening arrives. The primary's answer (a tally, or the new state) ends the hold; so
+   * a hold lasts one round trip to the primary.
+   */
+  #holding(): boolean {
+    const unanswered = this.#unanswered;
+    if (unanswered === 0) return false;
+    const share = unanswered === 1 ? 1 : unanswered * this.#link.workers;
+    return this.#known + share >= this.options.failureThreshold;
+  }
+
+  /** The primary's answer to one failure report of this epoch: the cluster's count after it. */
+  tally(epoch: number, failures: number): void {
+    if (epoch !== this.#epoch || this.#unanswered === 0) return;
+    this.#unanswered--;
+    this.#known = failures;
+    this.#held = this.#holding();
   }
 
   /** Takes the primary's state for this target. */
@@ -134,6 +172,10 @@ export class MirroredBreaker extends CircuitBreaker {
     // Tickets of the old epoch no longer count, probes included; a grant comes in its own message.
     this.#slots = 0;
     this.#probes = 0;
+    // Reports of the old epoch are answered by this state.
+    this.#known = state.failures;
+    this.#unanswered = 0;
+    this.#held = false;
     if (from !== state.state) this.emit('stateChange', { from, to: state.state, failures: state.failures });
   }
 

@@ -110,6 +110,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       proxy: options.proxy,
       listen: { port: options.port ?? 8080, host: options.host ?? '127.0.0.1' },
       drainTimeout: options.drainTimeout ?? 10_000,
+      workers: options.workers,
       accessLog: options.accessLog ?? false,
       logFormat: options.logFormat ?? 'text',
     };
@@ -209,7 +210,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   #receive(member: Member, message: ToPrimary): void {
     switch (message.type) {
       case 'outcomes':
-        return this.#authority.outcomes(message.origin, message.epoch, message.successes, message.slow, message.failure);
+        return this.#authority.outcomes(member, message.origin, message.epoch, message.successes, message.slow, message.failure);
       case 'probe':
         return this.#authority.probe(member, message.origin, message.epoch, message.outcome, message.failure);
       case 'returned':

@@ -34,6 +34,8 @@ export interface WorkerConfig {
   listen: { port: number; host: string };
   /** Ms a draining worker lets requests in flight finish. */
   drainTimeout: number;
+  /** Workers the cluster runs: how many share a failure budget (mirror.ts, the hold). */
+  workers: number;
   accessLog: boolean;
   logFormat: 'text' | 'json';
 }
@@ -42,6 +44,11 @@ export type ToWorker =
   | { type: 'start'; config: WorkerConfig; states: BreakerState[] }
   | { type: 'reload'; proxy: ProxyOptions }
   | { type: 'state'; state: BreakerState }
+  /**
+   * The answer to one failure report that left the circuit CLOSED: the cluster's consecutive
+   * failures once it was charged. Sent to the reporting worker only.
+   */
+  | { type: 'tally'; origin: string; epoch: number; failures: number }
   /** Probe slots in HALF_OPEN, for this worker only. */
   | { type: 'grant'; origin: string; epoch: number; slots: number }
   /** The primary wants the slots back (nobody used them); answered by `returned`. */

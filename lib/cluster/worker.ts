@@ -19,6 +19,7 @@ export interface WorkerHooks {
 
 class Link implements MirrorLink {
   readonly mirrors = new Map<string, MirroredBreaker>();
+  workers = 1;
   readonly #send: (message: ToPrimary) => void;
 
   constructor(send: (message: ToPrimary) => void) {
@@ -95,6 +96,7 @@ export function runWorker(hooks: WorkerHooks = {}): void {
   const start = async (config: WorkerConfig, states: BreakerState[]): Promise<void> => {
     for (const state of states) known.set(state.origin, state);
     drainTimeout = config.drainTimeout;
+    link.workers = config.workers;
     proxy = new Proxy(config.proxy, { makeBreaker, syntheticProbes: false });
     output = hooks.started?.(proxy, config) ?? undefined;
     // Listening in a worker goes through node:cluster: the primary holds the socket and hands
@@ -125,6 +127,9 @@ export function runWorker(hooks: WorkerHooks = {}): void {
         link.mirrors.get(message.state.origin)?.apply(message.state);
         return;
       }
+      case 'tally':
+        link.mirrors.get(message.origin)?.tally(message.epoch, message.failures);
+        return;
       case 'grant':
         link.mirrors.get(message.origin)?.grant(message.epoch, message.slots);
         return;
