@@ -35,6 +35,8 @@ export interface RunResult extends LoadResult {
   peakRssMB: number | undefined;
   /** Cores used by processes outside the bench during the run. */
   outsideCores: number;
+  /** Cores kept busy on the whole machine during the run: the bench's processes and any others. */
+  busyCores: number;
   stealCores: number;
   busyLoopMs: number;
   tries: number;
@@ -63,11 +65,12 @@ function delta(a: Snapshot, b: Snapshot, pid: number): number {
 }
 
 /** Cores used outside the bench between two snapshots. */
-function outside(a: Snapshot, b: Snapshot, ours: readonly number[]): { outside: number; steal: number } {
+function outside(a: Snapshot, b: Snapshot, ours: readonly number[]): { outside: number; steal: number; busy: number } {
   const seconds = (b.at - a.at) / 1000;
   let mine = b.self - a.self;
   for (const pid of ours) mine += delta(a, b, pid);
-  return { outside: (b.busy - a.busy - mine) / (seconds * CLK_TCK), steal: (b.steal - a.steal) / (seconds * CLK_TCK) };
+  const cores = (ticks: number): number => ticks / (seconds * CLK_TCK);
+  return { outside: cores(b.busy - a.busy - mine), steal: cores(b.steal - a.steal), busy: cores(b.busy - a.busy) };
 }
 
 export class Gate {
@@ -147,6 +150,7 @@ export class Gate {
       upstreamCpuUsPerReq: w.upstreamPids.length === 0 ? undefined : perReq(upstreamTicks),
       peakRssMB: w.pid === undefined ? undefined : (mib * 1024 * 1024) / 1e6,
       outsideCores: o.outside,
+      busyCores: o.busy,
       stealCores: o.steal,
       busyLoopMs: loop.ms,
       tries: 1,
