@@ -5,11 +5,12 @@
  * and every file removed when its test ends. Run `npm run build` first: the bin imports dist/.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { testCertificatePaths } from '../fixtures/certificate.js';
 import { request, type Reply } from './support/http.js';
 import { startedUpstream } from './support/servers.js';
 import { waitFor } from './support/wait.js';
@@ -131,6 +132,21 @@ export function configFile(t: TestContext, content: unknown, name = 'proxy.json'
   const file = join(dir, name);
   writeConfig(file, content);
   return file;
+}
+
+/**
+ * The test certificate copied into a temporary directory, for `--tls-cert`/`--tls-key`;
+ * `renew()` overwrites both files with the second test certificate, as a renewal would.
+ */
+export function certificateFiles(t: TestContext): { cert: string; key: string; renew(): void } {
+  const dir = dirname(configFile(t, {}));
+  const files = { cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') };
+  const write = (from: { cert: string; key: string }): void => {
+    copyFileSync(from.cert, files.cert);
+    copyFileSync(from.key, files.key);
+  };
+  write(testCertificatePaths());
+  return { ...files, renew: () => write(testCertificatePaths('second')) };
 }
 
 export function writeConfig(file: string, content: unknown): void {

@@ -49,12 +49,10 @@ test('a directory is not a certificate file', () => {
   assert.throws(() => readCertificate(dir, FIRST.key), (error: unknown) => error instanceof CliError && /^--tls-cert: cannot read ".*": is a directory \(EISDIR\)$/.test(error.message));
 });
 
-test('--tls-cert with more than one worker is refused in one line, not served as plain HTTP', () => {
+test('--tls-cert with more than one worker reads the certificate once, in the primary, for the workers', () => {
   const args = parseCliArgs(['--target', 'http://127.0.0.1:1', '--tls-cert', FIRST.cert, '--tls-key', FIRST.key, '--workers', '2']);
-  assert.throws(
-    () => resolveCliConfig(args),
-    (error: unknown) => error instanceof CliError && error.exitCode === 2 && /^--tls-cert: not supported with more than one worker yet/.test(error.message),
-  );
-  const one = parseCliArgs(['--target', 'http://127.0.0.1:1', '--tls-cert', FIRST.cert, '--tls-key', FIRST.key, '--workers', '1']);
-  assert.equal(resolveCliConfig(one).workers, 1);
+  const config = resolveCliConfig(args);
+  assert.equal(config.workers, 2);
+  assert.equal(config.tls?.cert, FIRST.cert);
+  assert.ok(config.tls?.certificate.cert.toString().startsWith('-----BEGIN CERTIFICATE-----'));
 });

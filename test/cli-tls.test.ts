@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import { loadTestCertificate, testCertificatePaths } from '../fixtures/certificate.js';
-import { configFile, runCli, startCli, upstream, type Cli } from './cli-helpers.js';
+import { certificateFiles, configFile, runCli, startCli, upstream, type Cli } from './cli-helpers.js';
 import { h2Request, h2Session } from './support/h2.js';
 
 const FIRST = testCertificatePaths();
@@ -70,16 +70,11 @@ test('--tls-cert without --tls-key is exit 2', async (t) => {
 
 test('SIGHUP serves the new certificate to new connections; an open one keeps working', async (t) => {
   const up = await upstream(t);
-  const dir = dirname(configFile(t, {}));
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  copyFileSync(FIRST.cert, cert);
-  copyFileSync(FIRST.key, key);
-  const cli = startCli(t, ['--target', up.url, '--port', '0', '--tls-cert', cert, '--tls-key', key]);
+  const files = certificateFiles(t);
+  const cli = startCli(t, ['--target', up.url, '--port', '0', '--tls-cert', files.cert, '--tls-key', files.key]);
   const url = await httpsUrl(cli);
   const old = await h2Session(t, url);
-  copyFileSync(SECOND.cert, cert);
-  copyFileSync(SECOND.key, key);
+  files.renew();
   cli.signal('SIGHUP');
   await cli.waitFor('stderr', /reloaded the certificate/);
   const second = loadTestCertificate('second');

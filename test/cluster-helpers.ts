@@ -31,7 +31,7 @@ export class ClusterCli {
   /** Waits for the listening and admin lines. */
   async started(): Promise<this> {
     await this.waitFor('stdout', /admin API, metrics and dashboard on (http:\/\/\S+)\//);
-    this.url = this.stdout.match(/listening on (http:\/\/\S+)/)![1]!;
+    this.url = this.stdout.match(/listening on (https?:\/\/\S+)/)![1]!;
     this.admin = this.stdout.match(/dashboard on (http:\/\/\S+)\//)![1]!;
     return this;
   }

@@ -15,7 +15,7 @@ import type { Log } from './log.js';
 import { DRAIN_MS, onReloadSignal, onStopSignals } from './process.js';
 import { reloadConfig } from './reload.js';
 import { listenError } from './listen-error.js';
-import type { Io, Running } from './serve.js';
+import { reloadCertificate, type Io, type Running } from './serve.js';
 import { ConfigError } from '../errors.js';
 import { httpUrl, routesSummary } from './table.js';
 
@@ -29,6 +29,7 @@ export async function serveCluster(args: CliArgs, config: CliConfig, io: Io, log
       port,
       host,
       drainTimeout: DRAIN_MS,
+      ...(config.tls === undefined ? {} : { tls: config.tls.certificate }),
       workerModule: moduleNextTo(import.meta.url, 'cluster-worker'),
       accessLog: config.log.accessLog,
       logFormat: config.log.format,
@@ -60,13 +61,15 @@ export async function serveCluster(args: CliArgs, config: CliConfig, io: Io, log
     await cluster.close(DRAIN_MS);
   };
   onStopSignals({ log, stop: close, inFlight: () => cluster.inFlight });
-  if (config.configFile !== undefined) {
+  if (config.configFile !== undefined || config.tls !== undefined) {
     let current = config;
     onReloadSignal(() => {
-      current = reloadConfig(args, current, cluster, log);
+      if (current.configFile !== undefined) current = reloadConfig(args, current, cluster, log);
+      if (config.tls !== undefined) reloadCertificate(current.tls ?? config.tls, cluster, log);
     });
   }
-  const url = httpUrl(host, cluster.port);
+  const plain = httpUrl(host, cluster.port);
+  const url = config.tls === undefined ? plain : `https${plain.slice('http'.length)}`;
   io.stdout.write(`proxy-breaker listening on ${url} -> ${routesSummary(config.resolved)} (${config.workers} workers)\n`);
   if (admin !== undefined) io.stdout.write(`admin API, metrics and dashboard on ${admin.url}/\n`);
   return { url, close };

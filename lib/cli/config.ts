@@ -49,11 +49,6 @@ export function resolveCliConfig(args: CliArgs, base: ProxyOptions = {}): CliCon
   }
   const tls = resolveTls(args, file?.tls, args.config);
   const workers = resolveWorkers(args.workers ?? file?.workers ?? WORKERS_OPTION.default);
-  if (tls !== undefined && workers > 1) {
-    // A worker listens with what the primary sends it, and the cluster does not carry the
-    // certificate (nor its SIGHUP reload) yet: refuse rather than serve plain HTTP on the port.
-    throw new CliError(`${args.tls.cert !== undefined ? '--tls-cert' : `${args.config}: tls`}: not supported with more than one worker yet; use --workers 1, or end TLS in front of the workers`);
-  }
   return {
     proxy,
     resolved,

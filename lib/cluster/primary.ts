@@ -9,11 +9,13 @@
 import cluster, { type Worker } from 'node:cluster';
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import type { WorkerSnapshot } from '../admin/observed.js';
 import type { BreakerControl } from '../proxy/control.js';
 import type { ProxyOptions } from '../proxy/options.js';
 import { Proxy, type StateChangeInfo } from '../proxy/proxy.js';
+import type { TlsCertificate } from '../proxy/server.js';
 import type { ProxySnapshot, TargetSnapshot } from '../proxy/snapshot.js';
 import { BreakerAuthority, type Peers } from './authority.js';
 import { clusterSnapshot, Departed } from './aggregate.js';
@@ -30,6 +32,11 @@ export interface ClusterOptions {
   host?: string;
   /** Ms the workers let requests in flight finish on `close()`. @default 10000 */
   drainTimeout?: number;
+  /**
+   * Serve HTTPS and HTTP/2 (by ALPN) in every worker with this PEM certificate and key, as
+   * `proxy.listen(port, host, { tls })` does in one process; `setCertificate()` swaps it.
+   */
+  tls?: TlsCertificate;
   /** @internal The module each worker runs (the CLI's adds its logs); default: a worker without logs. */
   workerModule?: string;
   /** @internal The CLI's settings, passed to its worker module. */
@@ -110,6 +117,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       proxy: options.proxy,
       listen: { port: options.port ?? 8080, host: options.host ?? '127.0.0.1' },
       drainTimeout: options.drainTimeout ?? 10_000,
+      ...(options.tls === undefined ? {} : { tls: pemOf(options.tls) }),
       workers: options.workers,
       accessLog: options.accessLog ?? false,
       logFormat: options.logFormat ?? 'text',
@@ -245,6 +253,19 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     }
   }
 
+  /**
+   * Swaps the certificate in every worker (and in those that start later): new TLS connections
+   * get it, open ones keep theirs. Throws when Node cannot use the pair or the cluster was not
+   * started with `tls`; nothing changes then.
+   */
+  setCertificate(certificate: TlsCertificate): void {
+    if (this.#config.tls === undefined) throw new Error('setCertificate(): the cluster was not started with tls');
+    const tls = pemOf(certificate);
+    createSecureContext(tls);
+    this.#config.tls = tls;
+    for (const member of this.#members) this.#send(member, { type: 'certificate', tls });
+  }
+
   /** Swaps in new proxy options everywhere, breakers kept; throws `ConfigError` (nothing changed) when invalid. */
   reload(options: ProxyOptions): void {
     this.#proxy.reload(options);
@@ -354,4 +375,10 @@ export class ClusterView {
     this.#cluster.off(event, listener);
     return this;
   }
+}
+
+/** PEM as text: IPC messages are JSON, where a Buffer would arrive as an object. */
+function pemOf(certificate: TlsCertificate): { cert: string; key: string } {
+  const text = (pem: string | Buffer): string => (typeof pem === 'string' ? pem : pem.toString('latin1'));
+  return { cert: text(certificate.cert), key: text(certificate.key) };
 }

@@ -34,6 +34,8 @@ export interface WorkerConfig {
   listen: { port: number; host: string };
   /** Ms a draining worker lets requests in flight finish. */
   drainTimeout: number;
+  /** The certificate to serve HTTPS and h2 with (PEM text: Buffers do not cross IPC as JSON). */
+  tls?: { cert: string; key: string };
   /** Workers the cluster runs: how many share a failure budget (mirror.ts, the hold). */
   workers: number;
   accessLog: boolean;
@@ -43,6 +45,8 @@ export interface WorkerConfig {
 export type ToWorker =
   | { type: 'start'; config: WorkerConfig; states: BreakerState[] }
   | { type: 'reload'; proxy: ProxyOptions }
+  /** A new certificate for new TLS connections (the CLI's SIGHUP); open connections keep theirs. */
+  | { type: 'certificate'; tls: { cert: string; key: string } }
   | { type: 'state'; state: BreakerState }
   /**
    * The answer to one failure report that left the circuit CLOSED: the cluster's consecutive

@@ -101,7 +101,7 @@ export function runWorker(hooks: WorkerHooks = {}): void {
     output = hooks.started?.(proxy, config) ?? undefined;
     // Listening in a worker goes through node:cluster: the primary holds the socket and hands
     // connections round-robin.
-    const { port } = await proxy.listen(config.listen.port, config.listen.host);
+    const { port } = await proxy.listen(config.listen.port, config.listen.host, config.tls === undefined ? {} : { tls: config.tls });
     send({ type: 'listening', port });
   };
 
@@ -127,6 +127,14 @@ export function runWorker(hooks: WorkerHooks = {}): void {
         link.mirrors.get(message.state.origin)?.apply(message.state);
         return;
       }
+      case 'certificate':
+        try {
+          proxy?.setCertificate(message.tls);
+        } catch (error) {
+          // The primary checked this pair with the same code; keep serving the old one.
+          process.stderr.write(`proxy-breaker worker ${process.pid}: certificate reload failed, keeping the old one: ${(error as Error).message}\n`);
+        }
+        return;
       case 'tally':
         link.mirrors.get(message.origin)?.tally(message.epoch, message.failures);
         return;
