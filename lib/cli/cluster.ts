@@ -15,7 +15,8 @@ import type { Log } from './log.js';
 import { DRAIN_MS, onReloadSignal, onStopSignals } from './process.js';
 import { reloadConfig } from './reload.js';
 import { listenError } from './listen-error.js';
-import { reloadCertificate, type Io, type Running } from './serve.js';
+import type { Io, Running } from './serve.js';
+import { reloadCertificate } from './tls.js';
 import { ConfigError } from '../errors.js';
 import { httpUrl, routesSummary } from './table.js';
 

@@ -12,8 +12,7 @@ import type { Log, Output } from './log.js';
 import { DRAIN_MS, onReloadSignal, onStopSignals } from './process.js';
 import { reloadConfig } from './reload.js';
 import { httpUrl, routesSummary } from './table.js';
-import type { TlsCertificate } from '../proxy/server.js';
-import { readCertificate, type TlsFiles } from './tls.js';
+import { reloadCertificate } from './tls.js';
 
 export interface Io {
   stdout: Output;
@@ -103,18 +102,4 @@ export async function serve(args: CliArgs, config: CliConfig, io: Io, log: Log):
   io.stdout.write(`proxy-breaker listening on ${url} -> ${routesSummary(config.resolved)}\n`);
   if (admin !== undefined) io.stdout.write(`admin API, metrics and dashboard on ${admin.url}/\n`);
   return { url, close };
-}
-
-/**
- * SIGHUP with TLS: reads the certificate and key again and serves them to new connections; open
- * connections keep theirs. A file that cannot be read or used changes nothing, and says why.
- */
-export function reloadCertificate(files: TlsFiles, server: { setCertificate(certificate: TlsCertificate): void }, log: Log): void {
-  try {
-    server.setCertificate(readCertificate(files.cert, files.key));
-  } catch (error) {
-    log.event('error', 'certificateReloadFailed', `certificate reload failed, keeping the old one: ${(error as Error).message}`, { cert: files.cert, key: files.key });
-    return;
-  }
-  log.event('info', 'certificateReload', `reloaded the certificate ${files.cert}`, { cert: files.cert, key: files.key });
 }

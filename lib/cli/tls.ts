@@ -8,6 +8,7 @@ import { createSecureContext } from 'node:tls';
 import type { TlsCertificate } from '../proxy/server.js';
 import type { CliArgs } from './args.js';
 import { CliError } from './cli-error.js';
+import type { Log } from './log.js';
 
 /** Where the certificate and key are read from, and what was read there. */
 export interface TlsFiles {
@@ -54,4 +55,18 @@ function readPem(file: string, name: string): Buffer {
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
     throw new CliError(`${name}: cannot read ${JSON.stringify(file)}: ${why}${code === undefined ? '' : ` (${code})`}`);
   }
+}
+
+/**
+ * SIGHUP with TLS: reads the certificate and key again and serves them to new connections; open
+ * connections keep theirs. A file that cannot be read or used changes nothing, and says why.
+ */
+export function reloadCertificate(files: TlsFiles, server: { setCertificate(certificate: TlsCertificate): void }, log: Log): void {
+  try {
+    server.setCertificate(readCertificate(files.cert, files.key));
+  } catch (error) {
+    log.event('error', 'certificateReloadFailed', `certificate reload failed, keeping the old one: ${(error as Error).message}`, { cert: files.cert, key: files.key });
+    return;
+  }
+  log.event('info', 'certificateReload', `reloaded the certificate ${files.cert}`, { cert: files.cert, key: files.key });
 }
