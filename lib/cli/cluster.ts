@@ -40,6 +40,7 @@ export async function serveCluster(args: CliArgs, config: CliConfig, io: Io, log
     throw listenError(error, host, port);
   }
   cluster.on('stateChange', (info) => log.stateChange(info));
+  cluster.on('healthChange', (info) => log.healthChange(info));
   cluster.on('workerExit', ({ slot, pid, code, signal, restartIn }) =>
     log.event('warn', 'workerExit', `worker ${slot} (pid ${pid}) exited (${signal ?? `code ${code}`}); replacing it in ${restartIn} ms`, { slot, pid, code, signal, restartIn }),
   );

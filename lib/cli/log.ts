@@ -3,7 +3,7 @@
  * each, as text for people or JSON for log shippers (then every line is one JSON object, errors
  * included). Request headers are never logged: they may hold credentials.
  */
-import type { ProxyErrorInfo, StateChangeInfo } from '../proxy/proxy.js';
+import type { HealthChangeInfo, ProxyErrorInfo, StateChangeInfo } from '../proxy/proxy.js';
 import type { LogFormat } from './args.js';
 
 export interface Output {
@@ -44,6 +44,10 @@ export class Log {
     }
     const count = `${failures} failure${failures === 1 ? '' : 's'}`;
     this.out.write(`${this.#now().toISOString()} circuit ${target} ${from} -> ${to} (${count}${reason === undefined ? '' : `; last: ${oneLine(reason)}`})\n`);
+  }
+
+  healthChange({ target, from, to, checks }: HealthChangeInfo): void {
+    this.event(to === 'unhealthy' ? 'warn' : 'info', 'healthChange', `health ${target} ${from} -> ${to} (${checks} check${checks === 1 ? '' : 's'} in a row)`, { target, from, to, checks });
   }
 
   /** The error's code, type and target only: not the request (its headers and query may hold secrets). */

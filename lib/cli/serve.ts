@@ -40,9 +40,7 @@ export async function startProxy(config: CliConfig, log: Log): Promise<Started> 
   const proxy = createProxy(config.proxy);
   proxy.on('stateChange', (info) => log.stateChange(info));
   proxy.on('proxyError', (info) => log.proxyError(info));
-  proxy.on('healthChange', ({ target, from, to, checks }) =>
-    log.event(to === 'unhealthy' ? 'warn' : 'info', 'healthChange', `health ${target} ${from} -> ${to} (${checks} check${checks === 1 ? '' : 's'} in a row)`, { target, from, to, checks }),
-  );
+  proxy.on('healthChange', (info) => log.healthChange(info));
   proxy.on('error', (error) => log.event('error', 'internalError', `internal error, answered 500: ${(error as Error)?.message ?? String(error)}`));
   if (config.resolved.insecure) {
     log.event('warn', 'insecure', 'insecure: certificates of https targets are NOT verified; anyone on the network path can read and change the traffic');

@@ -14,12 +14,12 @@ import { fileURLToPath } from 'node:url';
 import type { WorkerSnapshot } from '../admin/observed.js';
 import type { BreakerControl } from '../proxy/control.js';
 import type { ProxyOptions } from '../proxy/options.js';
-import { Proxy, type StateChangeInfo } from '../proxy/proxy.js';
+import { Proxy, type HealthChangeInfo, type StateChangeInfo } from '../proxy/proxy.js';
 import type { TlsCertificate } from '../proxy/server.js';
 import type { ProxySnapshot, TargetSnapshot } from '../proxy/snapshot.js';
 import { BreakerAuthority, type Peers } from './authority.js';
 import { clusterSnapshot, Departed } from './aggregate.js';
-import { HEARTBEAT_TIMEOUT_MS, type ToPrimary, type ToWorker, type WorkerConfig } from './protocol.js';
+import { HEARTBEAT_TIMEOUT_MS, type HealthReport, type ToPrimary, type ToWorker, type WorkerConfig } from './protocol.js';
 
 export interface ClusterOptions {
   /** Worker processes. */
@@ -49,6 +49,8 @@ export type { WorkerSnapshot };
 
 export interface ClusterEvents {
   stateChange: [StateChangeInfo];
+  /** The cluster's health checks (run once, by the primary) took a target in or out of rotation. */
+  healthChange: [HealthChangeInfo];
   /** A worker process exited when it was not asked to; `restartIn` ms until its replacement. */
   workerExit: [{ slot: number; pid: number | undefined; code: number | null; signal: string | null; restartIn: number }];
   /** A worker stopped sending its heartbeat and is killed. */
@@ -99,6 +101,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   #closing: Promise<void> | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #rr = 0;
+  /**
+   * Events of the start (the first health verdicts come before the workers listen), held until
+   * `start()` resolved: nobody could have subscribed to them yet.
+   */
+  #held: Array<() => void> | undefined = [];
   #started = false;
   /** What an admin server renders: the cluster's state and summed counts. */
   readonly observed: ClusterView;
@@ -111,7 +118,12 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.#authority.syntheticProbes = options.proxy.probePath !== undefined;
     this.#proxy.on('stateChange', (info) => {
       this.#authority.changed(info);
-      this.emit('stateChange', info);
+      this.#announce(() => this.emit('stateChange', info));
+    });
+    // The primary's proxy checks the targets' health, once for the cluster; workers follow it.
+    this.#proxy.on('healthChange', (info) => {
+      if (info.to !== 'unknown') for (const member of this.#members) this.#send(member, { type: 'health', origin: info.target, status: info.to });
+      this.#announce(() => this.emit('healthChange', info));
     });
     this.#config = {
       proxy: options.proxy,
@@ -149,6 +161,12 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     return Promise.all(started).then(
       () => {
         this.#started = true;
+        // Whoever awaited startCluster() subscribes in its continuation, before this runs.
+        setImmediate(() => {
+          const held = this.#held ?? [];
+          this.#held = undefined;
+          for (const emit of held) emit();
+        });
       },
       async (error: unknown) => {
         await this.close(0);
@@ -179,7 +197,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
           // Workers that listen on port 0 share one socket while any of them holds it; once none
           // does, a replacement would get a new random port, so from then on they name the port.
           if (this.port !== 0 && !this.#members.some((m) => m.listening)) this.#config.listen.port = this.port;
-          this.#send(member, { type: 'start', config: this.#config, states: this.#authority.states() });
+          this.#send(member, { type: 'start', config: this.#config, states: this.#authority.states(), health: this.#healthReports() });
         } else if (message.type === 'listening') {
           member.listening = true;
           // Later forks listen on the port actually bound: with port 0 and every worker gone, a
@@ -273,6 +291,20 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.#authority.syntheticProbes = options.probePath !== undefined;
     for (const member of this.#members) this.#send(member, { type: 'reload', proxy: options });
     // Targets new in this configuration start CLOSED in every worker; no state to send.
+  }
+
+  #announce(emit: () => void): void {
+    if (this.#held === undefined) emit();
+    else this.#held.push(emit);
+  }
+
+  /** The health verdicts so far, for a worker that starts: it takes them instead of waiting for checks of its own. */
+  #healthReports(): HealthReport[] {
+    const reports: HealthReport[] = [];
+    for (const { target, health } of this.#proxy.snapshot().targets) {
+      if (health !== null && health.status !== 'unknown') reports.push({ origin: target, status: health.status });
+    }
+    return reports;
   }
 
   /** Client requests in flight over the workers, as of their last snapshots. */

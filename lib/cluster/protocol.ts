@@ -6,6 +6,7 @@
  * sends no message per request.
  */
 import type { BreakerSnapshot } from '../breaker/breaker.js';
+import type { HealthVerdict } from '../proxy/health.js';
 import type { ProxyOptions } from '../proxy/options.js';
 import type { ProxySnapshot } from '../proxy/snapshot.js';
 
@@ -42,8 +43,15 @@ export interface WorkerConfig {
   logFormat: 'text' | 'json';
 }
 
+/** A health verdict of the primary's checks (`healthPath`): workers follow it, checking nothing. */
+export interface HealthReport {
+  origin: string;
+  status: HealthVerdict;
+}
+
 export type ToWorker =
-  | { type: 'start'; config: WorkerConfig; states: BreakerState[] }
+  | { type: 'start'; config: WorkerConfig; states: BreakerState[]; health: HealthReport[] }
+  | ({ type: 'health' } & HealthReport)
   | { type: 'reload'; proxy: ProxyOptions }
   /** A new certificate for new TLS connections (the CLI's SIGHUP); open connections keep theirs. */
   | { type: 'certificate'; tls: { cert: string; key: string } }

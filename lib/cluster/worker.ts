@@ -8,7 +8,8 @@
 import { Proxy } from '../proxy/proxy.js';
 import type { CircuitBreakerOptions } from '../breaker/breaker.js';
 import { MirroredBreaker, type MirrorLink } from './mirror.js';
-import { SNAPSHOT_MS, SUCCESS_FLUSH_MS, type BreakerState, type ToPrimary, type ToWorker, type WorkerConfig } from './protocol.js';
+import type { HealthVerdict } from '../proxy/health.js';
+import { SNAPSHOT_MS, SUCCESS_FLUSH_MS, type BreakerState, type HealthReport, type ToPrimary, type ToWorker, type WorkerConfig } from './protocol.js';
 import { LineOutput } from './line-output.js';
 
 /** What a worker's proxy reports through (its events), so that the CLI can log them its way. */
@@ -66,6 +67,7 @@ export function runWorker(hooks: WorkerHooks = {}): void {
     return mirror;
   };
   let proxy: Proxy | undefined;
+  let followHealth: ((origin: string, to: HealthVerdict) => void) | undefined;
   let output: { flush(): void } | undefined;
   let draining = false;
   let drainTimeout = 10_000;
@@ -93,11 +95,13 @@ export function runWorker(hooks: WorkerHooks = {}): void {
     else process.exit(0);
   };
 
-  const start = async (config: WorkerConfig, states: BreakerState[]): Promise<void> => {
+  const start = async (config: WorkerConfig, states: BreakerState[], health: HealthReport[]): Promise<void> => {
     for (const state of states) known.set(state.origin, state);
     drainTimeout = config.drainTimeout;
     link.workers = config.workers;
-    proxy = new Proxy(config.proxy, { makeBreaker, syntheticProbes: false });
+    proxy = new Proxy(config.proxy, { makeBreaker, syntheticProbes: false, followHealth: (verdict) => (followHealth = verdict) });
+    // Targets the primary judged already take traffic (or not) at once, without a wait for checks.
+    for (const report of health) followHealth?.(report.origin, report.status);
     output = hooks.started?.(proxy, config) ?? undefined;
     // Listening in a worker goes through node:cluster: the primary holds the socket and hands
     // connections round-robin.
@@ -108,7 +112,7 @@ export function runWorker(hooks: WorkerHooks = {}): void {
   process.on('message', (message: ToWorker) => {
     switch (message.type) {
       case 'start':
-        start(message.config, message.states).catch((error: unknown) => {
+        start(message.config, message.states, message.health).catch((error: unknown) => {
           const failed: ToPrimary = { type: 'listenFailed', code: (error as { code?: string }).code, message: (error as Error).message };
           if (process.connected) process.send!(failed, () => process.exit(1));
           else process.exit(1);
@@ -134,6 +138,9 @@ export function runWorker(hooks: WorkerHooks = {}): void {
           // The primary checked this pair with the same code; keep serving the old one.
           process.stderr.write(`proxy-breaker worker ${process.pid}: certificate reload failed, keeping the old one: ${(error as Error).message}\n`);
         }
+        return;
+      case 'health':
+        followHealth?.(message.origin, message.status);
         return;
       case 'tally':
         link.mirrors.get(message.origin)?.tally(message.epoch, message.failures);

@@ -12,6 +12,9 @@
  * the breaker's: they test a half-open circuit. A check is the same request on the same machinery
  * (`Probe`: the target's pool, a bounded body, 2xx and 3xx pass, the route's call timeout), judged
  * by its checker instead of a ticket.
+ *
+ * A proxy can also follow verdicts made elsewhere (`FollowedHealth`): a cluster's workers take
+ * the primary's, so that a target is checked once per instance, not once per process.
  */
 import { DeadlineQueue } from '../deadlines.js';
 import type { Verdict } from './attempt.js';
@@ -86,36 +89,41 @@ class CheckVerdict implements Verdict {
 /** Told when a target's health status changes (the proxy re-emits it as `healthChange`). */
 export type HealthListener = (target: Target, from: HealthStatus, to: HealthStatus) => void;
 
-/** Checks one target: one timer (unref'd) and at most one check in flight. */
-export class HealthChecker {
+/** A judged status: what a checker decides and what a follower is told. */
+export type HealthVerdict = Exclude<HealthStatus, 'unknown'>;
+
+/** Takes `target` in or out of rotation for `to`; returns the status it had. */
+function judge(target: Target, health: TargetHealth, to: HealthVerdict): HealthStatus {
+  const from = health.status;
+  health.status = to;
+  if (to === 'unhealthy') target.inRotation = false;
+  else if (!target.inRotation) {
+    target.inRotation = true;
+    // Back from an outage: slow start ramps its share up like a recovered circuit's.
+    if (from === 'unhealthy') target.recoveredAt = performance.now();
+  }
+  return from;
+}
+
+/** What a checker and a follower share: the settings they were made for, and how they stop. */
+abstract class HealthJudge {
   readonly target: Target;
   readonly settings: HealthSettings;
-  readonly #deadlines: DeadlineQueue;
-  readonly #health: TargetHealth;
-  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  #check: Probe | undefined = undefined;
-  #verdict: CheckVerdict | undefined = undefined;
-  #stopped = false;
-  readonly #onChange: HealthListener;
-  readonly #run = (): void => this.#send();
-  readonly #onSettled = (): void => this.#settled();
+  protected readonly health: TargetHealth;
 
   /**
-   * `awaitFirstPass`: the target is new, and takes no traffic until a check passed. A target that
-   * served traffic before checks were turned on (a reload) stays in rotation until checks fail.
+   * `awaitFirstPass`: the target is new, and takes no traffic until it is judged healthy. A target
+   * that served traffic before checks were turned on (a reload) stays in rotation until judged
+   * unhealthy.
    */
-  constructor(target: Target, settings: HealthSettings, awaitFirstPass: boolean, onChange: HealthListener) {
+  constructor(target: Target, settings: HealthSettings, awaitFirstPass: boolean) {
     this.target = target;
     this.settings = settings;
-    this.#onChange = onChange;
-    this.#deadlines = new DeadlineQueue(settings.timeout);
-    this.#health = target.health ??= new TargetHealth();
-    if (awaitFirstPass && this.#health.status === 'unknown') target.inRotation = false;
-    // Jittered so that targets (and processes) started together are not checked in step.
-    this.#schedule(Math.random() * SPREAD * settings.interval);
+    this.health = target.health ??= new TargetHealth();
+    if (awaitFirstPass && this.health.status === 'unknown') target.inRotation = false;
   }
 
-  /** Whether this checker checks as `settings` asks. */
+  /** Whether this judge works as `settings` ask. */
   matches(settings: HealthSettings): boolean {
     const mine = this.settings;
     return (
@@ -127,19 +135,54 @@ export class HealthChecker {
     );
   }
 
-  /**
-   * Stops checking (reload, close); a check cut short says nothing about the target. `forget`:
-   * checks are off for this target from now on, so it goes back into rotation and shows no health.
-   */
+  /** `forget`: checks are off for this target from now on, so it goes back into rotation and shows no health. */
   stop(forget: boolean): void {
-    this.#stopped = true;
-    clearTimeout(this.#timer);
-    this.#check?.stop();
-    this.#deadlines.clear();
     if (forget) {
       this.target.health = undefined;
       this.target.inRotation = true;
     }
+  }
+}
+
+/**
+ * A target judged by someone else's checks: it sends nothing and takes each verdict as given (a
+ * cluster worker follows the primary's checker, lib/cluster). The counts of checks stay with the
+ * checker that made them.
+ */
+export class FollowedHealth extends HealthJudge {
+  /** Returns the status before, or undefined when the verdict changed nothing. */
+  follow(to: HealthVerdict): HealthStatus | undefined {
+    if (this.health.status === to) return undefined;
+    return judge(this.target, this.health, to);
+  }
+}
+
+/** Checks one target: one timer (unref'd) and at most one check in flight. */
+export class HealthChecker extends HealthJudge {
+  readonly #deadlines: DeadlineQueue;
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #check: Probe | undefined = undefined;
+  #verdict: CheckVerdict | undefined = undefined;
+  #stopped = false;
+  readonly #onChange: HealthListener;
+  readonly #run = (): void => this.#send();
+  readonly #onSettled = (): void => this.#settled();
+
+  constructor(target: Target, settings: HealthSettings, awaitFirstPass: boolean, onChange: HealthListener) {
+    super(target, settings, awaitFirstPass);
+    this.#onChange = onChange;
+    this.#deadlines = new DeadlineQueue(settings.timeout);
+    // Jittered so that targets (and processes) started together are not checked in step.
+    this.#schedule(Math.random() * SPREAD * settings.interval);
+  }
+
+  /** Stops checking (reload, close); a check cut short says nothing about the target. */
+  override stop(forget: boolean): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#check?.stop();
+    this.#deadlines.clear();
+    super.stop(forget);
   }
 
   #schedule(delay: number): void {
@@ -166,7 +209,7 @@ export class HealthChecker {
   }
 
   #pass(): void {
-    const health = this.#health;
+    const health = this.health;
     health.passes++;
     health.failures = 0;
     health.passed++;
@@ -174,28 +217,17 @@ export class HealthChecker {
     health.checkedAt = Date.now();
     // A new target needs one pass (it never failed); one that was taken out needs healthyAfter.
     if (health.status === 'healthy' || (health.status === 'unhealthy' && health.passes < this.settings.healthyAfter)) return;
-    const from = health.status;
-    health.status = 'healthy';
-    const target = this.target;
-    if (!target.inRotation) {
-      target.inRotation = true;
-      // Back from an outage: slow start ramps its share up like a recovered circuit's.
-      if (from === 'unhealthy') target.recoveredAt = performance.now();
-    }
-    this.#onChange(target, from, 'healthy');
+    this.#onChange(this.target, judge(this.target, health, 'healthy'), 'healthy');
   }
 
   #fail(): void {
-    const health = this.#health;
+    const health = this.health;
     health.failures++;
     health.passes = 0;
     health.failed++;
     health.lastResult = 'fail';
     health.checkedAt = Date.now();
     if (health.status === 'unhealthy' || health.failures < this.settings.unhealthyAfter) return;
-    const from = health.status;
-    health.status = 'unhealthy';
-    this.target.inRotation = false;
-    this.#onChange(this.target, from, 'unhealthy');
+    this.#onChange(this.target, judge(this.target, health, 'unhealthy'), 'unhealthy');
   }
 }

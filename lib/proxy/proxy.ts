@@ -13,7 +13,7 @@ import { sendAnswer, type ProxyErrorType } from './answers.js';
 import { AttemptContext, reportFallback, reportRefusal } from './attempt.js';
 import { Exchange } from './forward.js';
 import { hasBody, headProblem, MAX_REQUEST_FIELDS, type HeadProblem } from './headers.js';
-import { HealthChecker, type HealthListener, type HealthStatus } from './health.js';
+import { FollowedHealth, HealthChecker, type HealthListener, type HealthStatus, type HealthVerdict } from './health.js';
 import { healthSettings, resolveProxyOptions, type ProxyConfig, type ProxyOptions } from './options.js';
 import { normalizeRequestTarget } from './path.js';
 import { SyntheticProber } from './probe.js';
@@ -93,11 +93,14 @@ type IncomingMessage = http.IncomingMessage;
 /**
  * @internal How a cluster (lib/cluster) runs a proxy in each process; not options a user sets.
  * `makeBreaker` gives each target its breaker; `syntheticProbes: false` leaves the `probePath`
- * probes to another process, so that a cluster probes once, not once per worker.
+ * probes to another process, so that a cluster probes once, not once per worker. With
+ * `followHealth`, the proxy sends no health checks: it hands over a function through which its
+ * targets are told the verdicts of another process's checks (the primary's).
  */
 export interface ProxyHooks {
   makeBreaker?: BreakerFactory;
   syntheticProbes?: boolean;
+  followHealth?: (verdict: (origin: string, to: HealthVerdict) => void) => void;
 }
 
 /** A request refused before routing; one shared instance per reason. */
@@ -173,7 +176,9 @@ export class Proxy extends EventEmitter<ProxyEvents> {
   readonly #observed = new WeakSet<Target>();
   readonly #probers = new Map<Target, SyntheticProber>();
   /** One health checker per target (so per origin, however many routes name it) while `healthPath` is set. */
-  readonly #checkers = new Map<Target, HealthChecker>();
+  readonly #checkers = new Map<Target, HealthChecker | FollowedHealth>();
+  /** Health verdicts come from elsewhere (`ProxyHooks.followHealth`): no checker of our own. */
+  readonly #followsHealth: boolean;
   readonly #onHealthChange: HealthListener = (target, from, to) => {
     const health = target.health!;
     this.emit('healthChange', { target: target.origin, from, to, checks: to === 'healthy' ? health.passes : health.failures });
@@ -195,6 +200,8 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     super();
     this.#registry = new TargetRegistry(hooks.makeBreaker);
     this.#probes = hooks.syntheticProbes ?? true;
+    this.#followsHealth = hooks.followHealth !== undefined;
+    hooks.followHealth?.((origin, to) => this.#follow(origin, to));
     this.#config = resolveProxyOptions(options);
     this.#routes = RouteTable.build(this.#config, this.#registry);
     this.#attempts = new AttemptContext(this, this.#config);
@@ -395,9 +402,19 @@ export class Proxy extends EventEmitter<ProxyEvents> {
         const wanted = { ...settings, timeout: route.config.timeout };
         if (checker?.matches(wanted)) continue;
         checker?.stop(false);
-        this.#checkers.set(target, new HealthChecker(target, wanted, !this.#observed.has(target), this.#onHealthChange));
+        const isNew = !this.#observed.has(target);
+        this.#checkers.set(target, this.#followsHealth ? new FollowedHealth(target, wanted, isNew) : new HealthChecker(target, wanted, isNew, this.#onHealthChange));
       }
     }
+  }
+
+  /** A verdict of the checks we follow; one for a target without health checks here is moot. */
+  #follow(origin: string, to: HealthVerdict): void {
+    const target = this.#registry.get(origin);
+    const judge = target === undefined ? undefined : this.#checkers.get(target);
+    if (!(judge instanceof FollowedHealth)) return;
+    const from = judge.follow(to);
+    if (from !== undefined) this.#onHealthChange(judge.target, from, to);
   }
 
   /**
