@@ -220,3 +220,25 @@ test('a hold that proves needless ends with the answer: the circuit stays CLOSED
   assert.equal(a!.mirror.state, 'CLOSED');
   assert.ok(a!.mirror.admit());
 });
+
+test('successes between failures break the run: a failure rate does not hold a worker', (t) => {
+  const { authority, workers, wire } = cluster({ failureThreshold: 3 });
+  t.after(() => authority.close());
+  const [a] = workers;
+  wire.paused = true;
+  // Six unanswered failures, each after a success: never two in a row, so never a burst.
+  for (let i = 0; i < 6; i++) {
+    a!.mirror.admit()!.success();
+    a!.mirror.admit()!.failure(new Error('x'));
+    const next = a!.mirror.admit();
+    assert.ok(next, `admitted after failure ${i + 1}`);
+    next.success();
+  }
+  // Two in a row are: 0 + 2 x 2 >= 3.
+  a!.mirror.admit()!.failure(new Error('x'));
+  a!.mirror.admit()!.failure(new Error('x'));
+  assert.equal(a!.mirror.admit(), undefined);
+  wire.flush();
+  assert.equal(a!.mirror.state, 'CLOSED');
+  assert.ok(a!.mirror.admit());
+});

@@ -47,6 +47,8 @@ export class MirroredBreaker extends CircuitBreaker {
   #known = 0;
   /** Failures this worker reported in this epoch that the primary has not answered yet. */
   #unanswered = 0;
+  /** This worker's failures since its last success: a run the primary sees unbroken. */
+  #sinceSuccess = 0;
   /** Cached `#holding()`: admit() reads one field while CLOSED. */
   #held = false;
   readonly #counts: BreakerCounts = { admitted: 0, successes: 0, slowCalls: 0, failures: 0, rejections: 0, timeouts: 0, probesAdmitted: 0, probesReleased: 0 };
@@ -119,6 +121,11 @@ export class MirroredBreaker extends CircuitBreaker {
     }
     if (outcome === SUCCESS || outcome === SLOW_SUCCESS) {
       this.#counts.successes++;
+      // The primary gets this success in front of our next failure and resets its count there:
+      // from our side, the count starts again from the failures of the others.
+      this.#sinceSuccess = 0;
+      this.#known = 0;
+      if (this.#held) this.#held = false;
       if (this.pendingEpoch !== ticket.generation) {
         this.pendingEpoch = ticket.generation;
         this.pendingSuccesses = 0;
@@ -132,6 +139,7 @@ export class MirroredBreaker extends CircuitBreaker {
     } else if (outcome === FAILURE) {
       this.#counts.failures++;
       this.#unanswered++;
+      this.#sinceSuccess++;
       this.#held = this.#holding();
       this.#link.failure(this, ticket.generation, messageOf(error));
     }
@@ -145,21 +153,24 @@ export class MirroredBreaker extends CircuitBreaker {
    * failure, as sequential requests make: the hold starts only where one process would open).
    * Two or more mean a burst, which every worker sees alike: each is counted once per worker, so
    * the workers together stop near the threshold, as one process does, instead of each admitting
-   * until the opening arrives. The primary's answer (a tally, or the new state) ends the hold; so
-   * a hold lasts one round trip to the primary.
+   * until the opening arrives. Only failures since this worker's last success count: a success
+   * breaks the run (a failure rate is not a burst). The primary's answer (a tally, or the new
+   * state) ends the hold; so a hold lasts one round trip to the primary.
    */
   #holding(): boolean {
-    const unanswered = this.#unanswered;
-    if (unanswered === 0) return false;
-    const share = unanswered === 1 ? 1 : unanswered * this.#link.workers;
+    const run = Math.min(this.#unanswered, this.#sinceSuccess);
+    if (run === 0) return false;
+    const share = run === 1 ? 1 : run * this.#link.workers;
     return this.#known + share >= this.options.failureThreshold;
   }
 
-  /** The primary's answer to one failure report of this epoch: the cluster's count after it. */
+  /** The primary's answer to our oldest unanswered failure report of this epoch: the cluster's count after it. */
   tally(epoch: number, failures: number): void {
     if (epoch !== this.#epoch || this.#unanswered === 0) return;
+    // A failure older than our last success: its count is from before that success reset it.
+    const stale = this.#unanswered > this.#sinceSuccess;
     this.#unanswered--;
-    this.#known = failures;
+    if (!stale) this.#known = failures;
     this.#held = this.#holding();
   }
 
@@ -175,6 +186,7 @@ export class MirroredBreaker extends CircuitBreaker {
     // Reports of the old epoch are answered by this state.
     this.#known = state.failures;
     this.#unanswered = 0;
+    this.#sinceSuccess = 0;
     this.#held = false;
     if (from !== state.state) this.emit('stateChange', { from, to: state.state, failures: state.failures });
   }
