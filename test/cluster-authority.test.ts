@@ -213,12 +213,7 @@ test('a hold that proves needless ends with the answer: the circuit stays CLOSED
   b!.link.flush();
   wire.paused = true;
   // Known 1, then two unanswered: 1 + 2 x 2 >= 3, held; the primary's count is 2 (b's success reset it).
-  a!.mirror.admit()!.failure(new Error('x'));
-  a!.mirror.admit()!.failure(new Error('x'));
-  assert.equal(a!.mirror.admit(), undefined);
-  wire.flush();
-  assert.equal(a!.mirror.state, 'CLOSED');
-  assert.ok(a!.mirror.admit());
+  heldByTwoFailuresUntilAnswered(a!.mirror, wire);
 });
 
 test('successes between failures break the run: a failure rate does not hold a worker', (t) => {
@@ -235,10 +230,15 @@ test('successes between failures break the run: a failure rate does not hold a w
     next.success();
   }
   // Two in a row are: 0 + 2 x 2 >= 3.
-  a!.mirror.admit()!.failure(new Error('x'));
-  a!.mirror.admit()!.failure(new Error('x'));
-  assert.equal(a!.mirror.admit(), undefined);
-  wire.flush();
-  assert.equal(a!.mirror.state, 'CLOSED');
-  assert.ok(a!.mirror.admit());
+  heldByTwoFailuresUntilAnswered(a!.mirror, wire);
 });
+
+/** Two failures in a row hold `mirror`; the primary's answers (the circuit still CLOSED) end the hold. */
+function heldByTwoFailuresUntilAnswered(mirror: MirroredBreaker, wire: Wire): void {
+  mirror.admit()!.failure(new Error('x'));
+  mirror.admit()!.failure(new Error('x'));
+  assert.equal(mirror.admit(), undefined);
+  wire.flush();
+  assert.equal(mirror.state, 'CLOSED');
+  assert.ok(mirror.admit());
+}
