@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { request } from './support/http.js';
 import { upstream } from './cli-helpers.js';
-import { get, requestsTotal, startCluster } from './cluster-helpers.js';
+import { control, get, requestsTotal, startCluster } from './cluster-helpers.js';
 
 test('proxy_breaker_requests_total summed over the workers equals the requests the client sent', async (t) => {
   const target = await upstream(t);
@@ -12,6 +12,22 @@ test('proxy_breaker_requests_total summed over the workers equals the requests t
   await cli.until('the metrics to count 30 requests', async () => requestsTotal((await request(`${cli.admin}/metrics`)).text) === 30);
   const { workers } = await cli.workers();
   assert.deepEqual(workers.map((w) => w.requests > 0), [true, true]);
+});
+
+test("a manual reset clears the breaker's counts in every worker, as in one process", async (t) => {
+  const target = await upstream(t);
+  const cli = await startCluster(t, ['--target', target.url]);
+  type View = { counts: { admitted: number; successes: number } };
+  const view = (): Promise<View> => cli.adminJson<View>(`/breakers/${encodeURIComponent(target.url)}`);
+  for (let i = 0; i < 6; i++) assert.equal((await get(cli.url)).status, 200);
+  await cli.until('6 admissions summed', async () => (await view()).counts.admitted === 6);
+  const reset = (await control(cli, target.url, 'reset')).json() as View;
+  assert.deepEqual([reset.counts.admitted, reset.counts.successes], [0, 0]);
+  // Two more, one per worker: once both snapshots came in, the sum is 2, not 6 + 2.
+  for (let i = 0; i < 2; i++) assert.equal((await get(cli.url)).status, 200);
+  await cli.until('the new admissions summed', async () => (await view()).counts.admitted >= 2);
+  await new Promise((resolve) => setTimeout(resolve, 1_200));
+  assert.equal((await view()).counts.admitted, 2);
 });
 
 test('GET /workers lists each worker with its pid, state and restarts', async (t) => {

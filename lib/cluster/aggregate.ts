@@ -48,6 +48,17 @@ export class Departed {
   get(origin: string): Counters | undefined {
     return this.#targets.get(origin);
   }
+
+  /** The breaker's counts of `origin` start again from zero (a manual reset), the other counters go on. */
+  resetBreakerCounts(origin: string): void {
+    const counters = this.#targets.get(origin);
+    if (counters !== undefined) zeroBreakerCounts(counters.counts);
+  }
+}
+
+/** Sets every breaker count of `counts` to zero, as `CircuitBreaker.reset()` does to its own. */
+export function zeroBreakerCounts(counts: TargetSnapshot['counts']): void {
+  for (const key of Object.keys(counts) as Array<keyof TargetSnapshot['counts']>) counts[key] = 0;
 }
 
 /** `authority` (the primary's proxy) with each target's counts replaced by the sum over `workers` and `departed`. */

@@ -16,6 +16,7 @@
  * `call()` and the manual controls are the primary's business and not used here.
  */
 import { CircuitBreaker, CircuitState, Ticket, type BreakerCounts, type BreakerSnapshot, type CircuitBreakerOptions } from '../breaker/breaker.js';
+import { zeroBreakerCounts } from './aggregate.js';
 import type { BreakerState } from './protocol.js';
 
 /** Where a mirror sends what it saw (the worker's link to the primary). */
@@ -189,6 +190,11 @@ export class MirroredBreaker extends CircuitBreaker {
     this.#sinceSuccess = 0;
     this.#held = false;
     if (from !== state.state) this.emit('stateChange', { from, to: state.state, failures: state.failures });
+  }
+
+  /** A manual reset at the primary: this worker's counts start again from zero too. */
+  resetCounts(): void {
+    zeroBreakerCounts(this.#counts);
   }
 
   /** HALF_OPEN probe slots for this worker. */

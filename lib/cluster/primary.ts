@@ -18,7 +18,7 @@ import { Proxy, type HealthChangeInfo, type StateChangeInfo } from '../proxy/pro
 import type { TlsCertificate } from '../proxy/server.js';
 import type { ProxySnapshot, TargetSnapshot } from '../proxy/snapshot.js';
 import { BreakerAuthority, type Peers } from './authority.js';
-import { clusterSnapshot, Departed } from './aggregate.js';
+import { clusterSnapshot, Departed, zeroBreakerCounts } from './aggregate.js';
 import { HEARTBEAT_TIMEOUT_MS, type HealthReport, type ToPrimary, type ToWorker, type WorkerConfig } from './protocol.js';
 
 export interface ClusterOptions {
@@ -337,8 +337,17 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   /** @internal Publishes a manual action on `origin` to the workers. */
-  controlled(origin: string): void {
+  controlled(origin: string, action: 'open' | 'close' | 'reset'): void {
     this.#authority.controlled(origin);
+    if (action !== 'reset') return;
+    // A reset clears the breaker's counts too, as in one process: in every worker, in the
+    // snapshots they sent last (so that the answer shows it at once), and in those that exited.
+    for (const member of this.#members) {
+      this.#send(member, { type: 'resetCounts', origin });
+      const target = member.snapshot?.targets.find((t) => t.target === origin);
+      if (target !== undefined) zeroBreakerCounts(target.counts);
+    }
+    this.#departed.resetBreakerCounts(origin);
   }
 
   /**
@@ -384,7 +393,7 @@ export class ClusterView {
     const act = (action: 'open' | 'close' | 'reset') => (origin: string): TargetSnapshot | undefined => {
       const done = cluster.authorityProxy.breakers[action](origin);
       if (done === undefined) return undefined;
-      cluster.controlled(done.target);
+      cluster.controlled(done.target, action);
       return this.snapshot().targets.find((target) => target.target === done.target);
     };
     this.breakers = { open: act('open'), close: act('close'), reset: act('reset') };

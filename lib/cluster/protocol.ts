@@ -65,6 +65,8 @@ export type ToWorker =
   | { type: 'grant'; origin: string; epoch: number; slots: number }
   /** The primary wants the slots back (nobody used them); answered by `returned`. */
   | { type: 'revoke'; origin: string; epoch: number }
+  /** A manual reset: the mirror's breaker counts start again from zero, as in one process. */
+  | { type: 'resetCounts'; origin: string }
   | { type: 'drain' };
 
 /** Outcomes of one target in one epoch: successes batched, then at most one failure. */

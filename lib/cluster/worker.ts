@@ -142,6 +142,9 @@ export function runWorker(hooks: WorkerHooks = {}): void {
       case 'health':
         followHealth?.(message.origin, message.status);
         return;
+      case 'resetCounts':
+        link.mirrors.get(message.origin)?.resetCounts();
+        return;
       case 'tally':
         link.mirrors.get(message.origin)?.tally(message.epoch, message.failures);
         return;
