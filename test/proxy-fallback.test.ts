@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { metricsText } from '../lib/admin/metrics.js';
 import { listening } from './support/servers.js';
-import { request, startProxy, targetOf, until, upstreams } from './targets-helpers.js';
+import { holdSlot, request, startProxy, targetOf, upstreams } from './targets-helpers.js';
 
 const FALLBACK_PROXY_STATUS = 'proxy-breaker; error=destination_unavailable; details="fallback"';
 
@@ -210,14 +210,10 @@ test("a fallback target's own Retry-After is kept, not doubled", async (t) => {
 test('a fallback target answering while the route\'s target is at its limit says connection_limit_reached', async (t) => {
   const [a, replica] = await upstreams(t, ['hang', 'ok']);
   const { url } = await startProxy(t, { target: a!.url, maxConcurrent: 1, fallback: { targets: replica!.url } });
-  const abort = new AbortController();
-  t.after(() => abort.abort());
-  const holding = request(url, { signal: abort.signal }).catch(() => undefined);
-  await until(() => a!.stats().inFlight === 1, 'the hanging request to hold the slot');
+  const slot = await holdSlot(t, url, a!);
   const reply = await request(url);
   assert.equal(reply.status, 200);
   assert.equal(reply.headers['proxy-status'], 'proxy-breaker; error=connection_limit_reached; details="fallback"');
   assert.equal(reply.headers['retry-after'], undefined);
-  abort.abort();
-  await holding;
+  await slot.release();
 });

@@ -10,7 +10,7 @@ import { RateSampler } from '../lib/admin/rates.js';
 import { statsView } from '../lib/admin/views.js';
 import type { Proxy } from '../lib/index.js';
 import { listening } from './support/servers.js';
-import { request, startProxy, targetOf, until, upstreams } from './targets-helpers.js';
+import { holdSlot, request, startProxy, targetOf, until, upstreams } from './targets-helpers.js';
 
 function queueOf(proxy: Proxy) {
   const queue = proxy.snapshot().routes[0]!.queue;
@@ -65,10 +65,7 @@ test('queued requests reach the target in arrival order as slots free up', async
 test('a queued request that waits its whole queueTimeout gets 503 connection_limit_reached', async (t) => {
   const [a] = await upstreams(t, ['hang']);
   const { proxy, url } = await startProxy(t, { target: a!.url, maxConcurrent: 1, queue: 2, queueTimeout: 200 });
-  const abort = new AbortController();
-  const hanging = request(url, { signal: abort.signal }).catch(() => undefined);
-  t.after(() => abort.abort());
-  await until(() => a!.stats().inFlight === 1, 'the hanging request to hold the slot');
+  const slot = await holdSlot(t, url, a!);
 
   const started = performance.now();
   const reply = await request(url, { timeout: 5_000 });
@@ -82,18 +79,15 @@ test('a queued request that waits its whole queueTimeout gets 503 connection_lim
   assert.equal(queue.length, 0);
   assert.equal(queue.timedOut, 1);
   assert.equal(targetOf(proxy, a!).requests.limited, 1);
-  abort.abort();
-  await hanging;
+  await slot.release();
 });
 
 test('a request over a full queue gets the 503 at once', async (t) => {
   const [a] = await upstreams(t, ['hang']);
   const { proxy, url } = await startProxy(t, { target: a!.url, maxConcurrent: 1, queue: 1, queueTimeout: 10_000 });
+  const slot = await holdSlot(t, url, a!);
   const abort = new AbortController();
-  t.after(() => abort.abort());
-  const pending = [request(url, { signal: abort.signal }).catch(() => undefined)];
-  await until(() => a!.stats().inFlight === 1, 'the hanging request to hold the slot');
-  pending.push(request(url, { signal: abort.signal }).catch(() => undefined));
+  const queued = request(url, { signal: abort.signal }).catch(() => undefined);
   await until(() => queueOf(proxy).length === 1, 'the second request to be queued');
 
   const reply = await request(url);
@@ -101,15 +95,14 @@ test('a request over a full queue gets the 503 at once', async (t) => {
   assert.equal(reply.headers['proxy-status'], 'proxy-breaker; error=connection_limit_reached');
   assert.equal(queueOf(proxy).length, 1, 'the queued request still waits');
   abort.abort();
-  await Promise.all(pending);
+  await queued;
+  await slot.release();
 });
 
 test('a client that leaves while queued leaves the queue, and the next request is served', async (t) => {
   const [a] = await upstreams(t, ['hang']);
   const { proxy, url } = await startProxy(t, { target: a!.url, maxConcurrent: 1, queue: 1, queueTimeout: 10_000 });
-  const first = new AbortController();
-  const holding = request(url, { signal: first.signal }).catch(() => undefined);
-  await until(() => a!.stats().inFlight === 1, 'the hanging request to hold the slot');
+  const slot = await holdSlot(t, url, a!);
   const second = new AbortController();
   const leaving = request(url, { signal: second.signal }).catch(() => undefined);
   await until(() => queueOf(proxy).length === 1, 'the second request to be queued');
@@ -117,8 +110,7 @@ test('a client that leaves while queued leaves the queue, and the next request i
   second.abort();
   await leaving;
   await until(() => queueOf(proxy).length === 0, 'the queue to drop the request whose client left');
-  first.abort();
-  await holding;
+  await slot.release();
   await until(() => targetOf(proxy, a!).inFlight === 0, 'the slot to free');
   await a!.setMode('ok');
 
@@ -131,15 +123,12 @@ test('a client that leaves while queued leaves the queue, and the next request i
 test('a queued request whose target opened meanwhile gets the 503 destination_unavailable', async (t) => {
   const [a] = await upstreams(t, ['hang']);
   const { proxy, url } = await startProxy(t, { target: a!.url, maxConcurrent: 1, queue: 1, queueTimeout: 10_000 });
-  const first = new AbortController();
-  const holding = request(url, { signal: first.signal }).catch(() => undefined);
-  await until(() => a!.stats().inFlight === 1, 'the hanging request to hold the slot');
+  const slot = await holdSlot(t, url, a!);
   const queued = request(url);
   await until(() => queueOf(proxy).length === 1, 'the second request to be queued');
 
   proxy.breakers.open(a!.url);
-  first.abort();
-  await holding;
+  await slot.release();
   const reply = await queued;
   assert.equal(reply.status, 503);
   assert.equal(reply.headers['proxy-status'], 'proxy-breaker; error=destination_unavailable');
@@ -150,28 +139,22 @@ test('a queued request whose target opened meanwhile gets the 503 destination_un
 test('a queued request that times out gets the fallback when the route has one', async (t) => {
   const [a] = await upstreams(t, ['hang']);
   const { url } = await startProxy(t, { target: a!.url, maxConcurrent: 1, queue: 1, queueTimeout: 100, fallback: { status: 200, body: 'busy' } });
-  const abort = new AbortController();
-  t.after(() => abort.abort());
-  const holding = request(url, { signal: abort.signal }).catch(() => undefined);
-  await until(() => a!.stats().inFlight === 1, 'the hanging request to hold the slot');
+  const slot = await holdSlot(t, url, a!);
 
   const reply = await request(url);
   assert.equal(reply.status, 200);
   assert.equal(reply.body, 'busy');
   assert.equal(reply.headers['proxy-status'], 'proxy-breaker; error=connection_limit_reached; details="fallback"');
   assert.equal(reply.headers['retry-after'], undefined, 'a full target says nothing about when it frees up');
-  abort.abort();
-  await holding;
+  await slot.release();
 });
 
 test('the queue length is a gauge in the metrics, with the queued and timed-out counts', async (t) => {
   const [a] = await upstreams(t, ['hang']);
   const { proxy, url } = await startProxy(t, { target: a!.url, maxConcurrent: 1, queue: 2, queueTimeout: 10_000 });
+  const slot = await holdSlot(t, url, a!);
   const abort = new AbortController();
-  t.after(() => abort.abort());
-  const pending = [request(url, { signal: abort.signal }).catch(() => undefined)];
-  await until(() => a!.stats().inFlight === 1, 'the hanging request to hold the slot');
-  pending.push(request(url, { signal: abort.signal }).catch(() => undefined));
+  const queued = request(url, { signal: abort.signal }).catch(() => undefined);
   await until(() => queueOf(proxy).length === 1, 'the second request to be queued');
 
   const text = metricsText(proxy.snapshot());
@@ -182,7 +165,8 @@ test('the queue length is a gauge in the metrics, with the queued and timed-out 
   const view = statsView(proxy.snapshot(), new RateSampler(proxy));
   assert.equal(view.targets[0]!.queued, 1, 'the dashboard shows the queue by the targets it waits for');
   abort.abort();
-  await Promise.all(pending);
+  await queued;
+  await slot.release();
 });
 
 test('without a queue the route has none in the snapshot and the metrics', async (t) => {
@@ -196,10 +180,7 @@ test('a reload ends the wait of requests queued on the old routes', async (t) =>
   const [a] = await upstreams(t, ['hang']);
   const options = { target: a!.url, maxConcurrent: 1, queue: 1, queueTimeout: 10_000 };
   const { proxy, url } = await startProxy(t, options);
-  const abort = new AbortController();
-  t.after(() => abort.abort());
-  const holding = request(url, { signal: abort.signal }).catch(() => undefined);
-  await until(() => a!.stats().inFlight === 1, 'the hanging request to hold the slot');
+  const slot = await holdSlot(t, url, a!);
   const queued = request(url);
   await until(() => queueOf(proxy).length === 1, 'the second request to be queued');
 
@@ -207,6 +188,5 @@ test('a reload ends the wait of requests queued on the old routes', async (t) =>
   const reply = await queued;
   assert.equal(reply.status, 503);
   assert.equal(reply.headers['proxy-status'], 'proxy-breaker; error=connection_limit_reached');
-  abort.abort();
-  await holding;
+  await slot.release();
 });

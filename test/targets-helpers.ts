@@ -98,3 +98,21 @@ export function watchInFlight(upstream: Upstream): { readonly max: number; stop(
     stop: () => clearInterval(timer),
   };
 }
+
+/**
+ * A request that takes the only slot of a hanging `target` (`maxConcurrent: 1`): resolves once
+ * the target holds it; `release()` cuts it and waits for it to end (it is cut at the test's end
+ * anyway).
+ */
+export async function holdSlot(t: TestContext, url: string, target: Upstream): Promise<{ release(): Promise<void> }> {
+  const abort = new AbortController();
+  t.after(() => abort.abort());
+  const holding = request(url, { signal: abort.signal }).catch(() => undefined);
+  await until(() => target.stats().inFlight === 1, 'the hanging request to hold the slot');
+  return {
+    async release() {
+      abort.abort();
+      await holding;
+    },
+  };
+}
