@@ -6,6 +6,16 @@ import { control, get, startCluster } from './cluster-helpers.js';
 
 type Breakers = { targets: Array<{ target: string; state: string }> };
 
+/** Whether no process has this pid any more (signal 0 only checks). */
+function gone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** Sends requests one after another until `stop()`, recording each status (0: no answer). */
 function load(url: string): { statuses: number[]; stop(): Promise<void> } {
   const statuses: number[] = [];
@@ -96,16 +106,7 @@ test('the workers exit when the primary dies', async (t) => {
   const pids = (await cli.workers()).workers.map((w) => w.pid);
   cli.signal('SIGKILL');
   await cli.exited;
-  await cli.until('the workers to exit', async () =>
-    pids.every((pid) => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }),
-  );
+  await cli.until('the workers to exit', async () => pids.every(gone));
 });
 
 test('a second SIGTERM exits at once, workers included, without waiting for requests in flight', async (t) => {
@@ -119,14 +120,5 @@ test('a second SIGTERM exits at once, workers included, without waiting for requ
   cli.signal('SIGTERM');
   assert.deepEqual(await cli.exited, { code: 1, signal: null });
   await hanging;
-  await cli.until('the workers to exit', async () =>
-    pids.every((pid) => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }),
-  );
+  await cli.until('the workers to exit', async () => pids.every(gone));
 });
