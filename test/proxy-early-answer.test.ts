@@ -8,27 +8,15 @@ import * as net from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { LINGER_TIME_MS } from '../lib/proxy/linger.js';
 import { parseRaw, proxy } from './proxy-helpers.js';
+import { rawTarget } from './support/servers.js';
 
 /** Generous bound for "closed after the linger" on a busy machine. */
 const CLOSED_WITHIN = LINGER_TIME_MS + 5_000;
 
 /** A target that answers `early` as soon as the request starts to arrive, without reading the body. */
 async function earlyTarget(t: TestContext): Promise<string> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-    socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nearly'));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      }),
-  );
-  return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  const target = await rawTarget(t, (socket) => socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nearly')));
+  return target.url;
 }
 
 /**

@@ -9,39 +9,10 @@ import * as net from 'node:net';
 import { test, type TestContext } from 'node:test';
 import type { ProxyErrorInfo, ResponseInfo } from '../lib/index.js';
 import { parseRaw, proxy, targetOf, upstream, waitFor } from './proxy-helpers.js';
+import { rawTarget } from './support/servers.js';
 
 /** Generous bound for "closed soon after the idle timeout" on a busy machine. */
 const WITHIN = 5_000;
-
-interface RawTarget {
-  url: string;
-  /** Connections the proxy opened, and how many of them it has closed. */
-  opened: number;
-  closed: number;
-}
-
-/** A raw upstream: `onConnection` plays the target on each socket the proxy opens. */
-async function rawTarget(t: TestContext, onConnection: (socket: net.Socket) => void): Promise<RawTarget> {
-  const sockets = new Set<net.Socket>();
-  const state = { url: '', opened: 0, closed: 0 };
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    state.opened++;
-    socket.on('error', () => undefined);
-    socket.on('close', () => state.closed++);
-    onConnection(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      }),
-  );
-  state.url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-  return state;
-}
 
 /** A client connection that records what it received and when the proxy closed it. */
 function rawClient(port: number, first: string): { received: () => string; closed: Promise<void>; socket: net.Socket } {

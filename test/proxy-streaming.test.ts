@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { MAX_INTERIM_RESPONSES } from '../lib/proxy/attempt.js';
 import { echo, parseRaw, proxy, rawExchange, request, targetOf, upstream, waitFor } from './proxy-helpers.js';
+import { rawTarget } from './support/servers.js';
 
 test('response trailers pass through', async (t) => {
   const up = await upstream(t);
@@ -102,18 +103,8 @@ test('a request body is streamed to the target', async (t) => {
 
 /** A bare TCP upstream answering every connection with `answer`, for heads the fixture will not send. */
 async function rawUpstream(t: TestContext, answer: string): Promise<string> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-    socket.once('data', () => socket.end(answer));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    for (const socket of sockets) socket.destroy();
-  }));
-  return `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  const target = await rawTarget(t, (socket) => socket.once('data', () => socket.end(answer)));
+  return target.url;
 }
 
 test('an upstream status below 100 gets 502 http_protocol_error (regression: crashed the proxy)', async (t) => {
