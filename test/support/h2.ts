@@ -7,19 +7,16 @@ import * as https from 'node:https';
 import type { TestContext } from 'node:test';
 import type { TLSSocket } from 'node:tls';
 import { loadTestCertificate } from '../../fixtures/certificate.js';
-import { createProxy, type Proxy, type ProxyOptions } from '../../lib/index.js';
+import { createProxy, type ProxyOptions } from '../../lib/index.js';
+import type { StartedProxy } from './servers.js';
 
 export const CA = loadTestCertificate().cert;
 
-export interface StartedTlsProxy {
-  proxy: Proxy;
-  port: number;
-  /** `https://localhost:PORT` (the certificate names localhost and 127.0.0.1). */
-  url: string;
-}
-
-/** A proxy listening with TLS (h2 and HTTP/1.1) on 127.0.0.1 port 0, closed when `t` ends. */
-export async function startedTlsProxy(t: TestContext, options: ProxyOptions, drainMs = 100): Promise<StartedTlsProxy> {
+/**
+ * A proxy listening with TLS (h2 and HTTP/1.1) on 127.0.0.1 port 0, closed when `t` ends; its
+ * `url` is `https://localhost:PORT` (the certificate names localhost and 127.0.0.1).
+ */
+export async function startedTlsProxy(t: TestContext, options: ProxyOptions, drainMs = 100): Promise<StartedProxy> {
   const proxy = createProxy(options);
   const { port } = await proxy.listen(0, '127.0.0.1', { tls: loadTestCertificate() });
   t.after(() => proxy.close(drainMs));

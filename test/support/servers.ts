@@ -20,7 +20,7 @@ export async function startedUpstream(t: TestContext, options: UpstreamOptions =
 export interface StartedProxy {
   proxy: Proxy;
   port: number;
-  /** `http://127.0.0.1:PORT` */
+  /** `http://127.0.0.1:PORT` (`https://localhost:PORT` from `startedTlsProxy()`) */
   url: string;
 }
 
