@@ -40,8 +40,8 @@ export interface NumberRule {
   infinite?: boolean;
 }
 
-/** What a number rule expects, for messages and `--help`: `an integer >= 1`, `a number > 0 and <= 100`. */
-export function expectedNumber(rule: NumberRule): string {
+/** What a number rule expects, for messages: `an integer >= 1`, `a number > 0 and <= 100`. */
+function expectedNumber(rule: NumberRule): string {
   const { min = -Infinity, exclusive = false, max = Infinity, integer = false } = rule;
   const kind = integer ? 'an integer' : 'a number';
   if (min === -Infinity) return max === Infinity ? kind : `${kind} <= ${max}`;
@@ -49,7 +49,7 @@ export function expectedNumber(rule: NumberRule): string {
   return exclusive ? `${kind} > ${min} and <= ${max}` : `${kind} from ${min} to ${max}`;
 }
 
-export function isValidNumber(value: unknown, rule: NumberRule): value is number {
+function isValidNumber(value: unknown, rule: NumberRule): value is number {
   const { min = -Infinity, exclusive = false, max = Infinity, integer = false, infinite = false } = rule;
   if (typeof value !== 'number' || Number.isNaN(value)) return false;
   if (!Number.isFinite(value)) return infinite && value === Infinity && max === Infinity;

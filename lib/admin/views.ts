@@ -3,7 +3,7 @@
  * SSE `stats` event and the manual-control answers, so the dashboard reads one format.
  */
 import type { BreakerCounts, CircuitState } from '../breaker/breaker.js';
-import { latencyQuantile, type HealthSnapshot, type Outcome, type ProxySnapshot, type RouteSnapshot, type TargetSnapshot } from '../proxy/snapshot.js';
+import { type HealthSnapshot, type Outcome, type ProxySnapshot, type RouteSnapshot, type TargetSnapshot } from '../proxy/snapshot.js';
 import type { EventHub, TransitionRecord } from './events.js';
 import type { RatePoint, RateSampler, Rates } from './rates.js';
 
@@ -96,8 +96,8 @@ export function targetView(target: TargetSnapshot, sampler: RateSampler, routes:
     counts: target.counts,
     requests: target.requests,
     rates: sampler.rates(target.target),
-    // Quantiles from the buckets, not the snapshot's own: a summed snapshot's buckets are right, its quantiles are not.
-    latency: { p50Ms: ms(latencyQuantile(target.latency, 0.5)), p99Ms: ms(latencyQuantile(target.latency, 0.99)), count: target.latency.count },
+    // A summed snapshot recomputes its quantiles from the summed buckets (lib/cluster/aggregate.ts).
+    latency: { p50Ms: ms(target.latency.p50), p99Ms: ms(target.latency.p99), count: target.latency.count },
     routes,
     health: target.health,
     queued,

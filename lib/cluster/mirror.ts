@@ -71,11 +71,6 @@ export class MirroredBreaker extends CircuitBreaker {
     return this.#state;
   }
 
-  /** The primary's epoch this mirror follows. */
-  get epoch(): number {
-    return this.#epoch;
-  }
-
   override admit(): Ticket | undefined {
     if (this.#state === CircuitState.CLOSED && !this.#held) {
       this.#counts.admitted++;

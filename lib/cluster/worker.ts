@@ -10,7 +10,6 @@ import type { CircuitBreakerOptions } from '../breaker/breaker.js';
 import { MirroredBreaker, type MirrorLink } from './mirror.js';
 import type { HealthVerdict } from '../proxy/health.js';
 import { SNAPSHOT_MS, SUCCESS_FLUSH_MS, type BreakerState, type HealthReport, type ToPrimary, type ToWorker, type WorkerConfig } from './protocol.js';
-import { LineOutput } from './line-output.js';
 
 /** What a worker's proxy reports through (its events), so that the CLI can log them its way. */
 export interface WorkerHooks {
@@ -171,4 +170,3 @@ export function runWorker(hooks: WorkerHooks = {}): void {
   process.on('SIGHUP', () => {});
 }
 
-export { LineOutput };

@@ -58,7 +58,7 @@ const NOT_IN_TRAILERS = new Set([
 ]);
 
 /** Whether a trailer field of this name (any case) would be dropped. */
-export function allowedInTrailers(name: string): boolean {
+function allowedInTrailers(name: string): boolean {
   return !NOT_IN_TRAILERS.has(name.toLowerCase());
 }
 

@@ -32,11 +32,6 @@ export class LatencyHistogram {
     this.count++;
   }
 
-  /** An estimate of quantile `q` (0-1) by linear interpolation inside the bucket, in seconds. */
-  quantile(q: number): number | null {
-    return latencyQuantile({ bounds: LATENCY_BUCKETS, counts: this.counts }, q);
-  }
-
   snapshot(): LatencySnapshot {
     const counts = Array.from(this.counts);
     return {
