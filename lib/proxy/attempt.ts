@@ -298,10 +298,7 @@ export abstract class ClientAttempt extends Attempt {
 
   /** The current target's try ends with `outcome`; the request moves on under a retry-budget slot. */
   #leave(outcome: Outcome): void {
-    const left = this.target;
-    left.inFlight--;
-    if (left.queues !== undefined) left.slotFreed();
-    left.record(outcome);
+    release(this.target, outcome);
     if (!this.#retrying) {
       this.#retrying = true;
       this.context.budget.retryStarted();
@@ -316,9 +313,7 @@ export abstract class ClientAttempt extends Attempt {
   protected override ended(outcome: Outcome): void {
     this.route.idle.remove(this);
     const target = this.target;
-    target.inFlight--;
-    if (target.queues !== undefined) target.slotFreed();
-    target.record(outcome);
+    release(target, outcome);
     const durationMs = performance.now() - this.startedAt;
     if (outcome !== 'aborted') target.latency.observe(durationMs / 1000);
     const context = this.context;
@@ -358,18 +353,7 @@ function holdOffRetries(targets: readonly Target[], exclude: Target[]): void {
 export function reportRefusal(context: AttemptContext, route: Route, req: IncomingMessage, reason: 'open' | 'limited', retryAfterMs: number | undefined): void {
   const events = context.events;
   if (events.listenerCount('reject') > 0) events.emit('reject', { route: route.name, reason, retryAfterMs: retryAfterMs ?? 0, req });
-  if (events.listenerCount('response') > 0) {
-    events.emit('response', {
-      req,
-      route: route.name,
-      target: route.answerTarget,
-      status: 503,
-      outcome: reason === 'limited' ? 'limited' : 'rejected',
-      durationMs: 0,
-      retries: 0,
-      state: route.targets[0]!.breaker.state,
-    });
-  }
+  reportRouteAnswer(events, route, req, 503, reason === 'limited' ? 'limited' : 'rejected');
   for (const target of route.targets) target.record(target.lastRefusal === 'limited' ? 'limited' : 'rejected');
 }
 
@@ -381,16 +365,18 @@ export function reportRefusal(context: AttemptContext, route: Route, req: Incomi
 export function reportFallback(context: AttemptContext, route: Route, req: IncomingMessage, status: number | undefined): void {
   route.fallbacks++;
   for (const target of route.targets) target.record('fallback');
-  const events = context.events;
-  if (status === undefined || events.listenerCount('response') === 0) return;
-  events.emit('response', {
-    req,
-    route: route.name,
-    target: route.answerTarget,
-    status,
-    outcome: 'fallback',
-    durationMs: 0,
-    retries: 0,
-    state: route.targets[0]!.breaker.state,
-  });
+  if (status !== undefined) reportRouteAnswer(context.events, route, req, status, 'fallback');
+}
+
+/** The `response` event of an answer the route gave itself, no target tried: nothing timed, no retry. */
+function reportRouteAnswer(events: EventEmitter<ProxyEvents>, route: Route, req: IncomingMessage, status: number, outcome: Outcome): void {
+  if (events.listenerCount('response') === 0) return;
+  events.emit('response', { req, route: route.name, target: route.answerTarget, status, outcome, durationMs: 0, retries: 0, state: route.targets[0]!.breaker.state });
+}
+
+/** A try on `target` is over: its slot frees (a queued request may take it) and its outcome counts. */
+function release(target: Target, outcome: Outcome): void {
+  target.inFlight--;
+  if (target.queues !== undefined) target.slotFreed();
+  target.record(outcome);
 }

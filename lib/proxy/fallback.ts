@@ -12,6 +12,7 @@ import { ConfigError } from '../errors.js';
 import { customOption, numberOption, resolveOptions } from '../options.js';
 import { joinPath, show, validateObject } from '../validate.js';
 import { PROXY_NAME } from './answers.js';
+import { findRetryAfter } from './retry-after.js';
 
 /** A static fallback body, from `body` or `file`, is at most this many bytes. */
 export const MAX_FALLBACK_BODY = 1024 * 1024;
@@ -190,7 +191,7 @@ const FALLBACK_LIMITED = `${PROXY_NAME}; error=connection_limit_reached; details
 export function markFallback(fields: string[], limited: boolean, retryAfterMs: number): void {
   fields.push('Proxy-Status', limited ? FALLBACK_LIMITED : FALLBACK_UNAVAILABLE);
   if (limited) return;
-  for (let i = 0; i < fields.length; i += 2) if (fields[i]!.toLowerCase() === 'retry-after') return;
+  if (findRetryAfter(fields) !== undefined) return;
   fields.push('Retry-After', String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
 }
 

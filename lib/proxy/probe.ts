@@ -112,7 +112,6 @@ export class Probe extends Attempt implements ResponseSink {
 export class SyntheticProber {
   readonly target: Target;
   readonly path: string;
-  readonly timeout: number;
   /** The probes' call timeout. */
   readonly #deadlines: DeadlineQueue;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -126,7 +125,6 @@ export class SyntheticProber {
   constructor(target: Target, path: string, timeout: number) {
     this.target = target;
     this.path = path;
-    this.timeout = timeout;
     this.#deadlines = new DeadlineQueue(timeout);
     target.breaker.on('stateChange', this.#onStateChange);
     // Probes may be turned on (a reload) while the circuit is not CLOSED. Reading `state` moves an

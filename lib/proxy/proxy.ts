@@ -279,7 +279,7 @@ export class Proxy extends EventEmitter<ProxyEvents> {
     const queue = route.queue;
     if (queue === undefined || queue.length === 0) {
       const admission = route.pick();
-      if (admission !== undefined) return new Exchange(this.#attempts, req, res, route, path, hasBody(req)).send(admission);
+      if (admission !== undefined) return this.#forward(route, req, res, path, admission);
     }
     this.#noAdmission(route, req, res, path);
   }
