@@ -97,7 +97,6 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   readonly #members: Member[] = [];
   readonly #departed = new Departed();
   readonly #config: WorkerConfig;
-  readonly #drainTimeout: number;
   #closing: Promise<void> | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #rr = 0;
@@ -122,7 +121,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     });
     // The primary's proxy checks the targets' health, once for the cluster; workers follow it.
     this.#proxy.on('healthChange', (info) => {
-      if (info.to !== 'unknown') for (const member of this.#members) this.#send(member, { type: 'health', origin: info.target, status: info.to });
+      if (info.to !== 'unknown') this.#broadcast({ type: 'health', origin: info.target, status: info.to });
       this.#announce(() => this.emit('healthChange', info));
     });
     this.#config = {
@@ -134,28 +133,23 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       accessLog: options.accessLog ?? false,
       logFormat: options.logFormat ?? 'text',
     };
-    this.#drainTimeout = options.drainTimeout ?? 10_000;
     const peers: Peers<Member> = {
       send: (member, message) => this.#send(member, message),
-      broadcast: (message) => {
-        for (const member of this.#members) this.#send(member, message);
-      },
+      broadcast: (message) => this.#broadcast(message),
       next: (after) => this.#next(after),
     };
     this.#authority.connect(peers);
     this.observed = new ClusterView(this);
-    this.#workers = options.workers;
     this.#workerModule = options.workerModule ?? moduleNextTo(import.meta.url, 'worker-entry');
   }
 
-  readonly #workers: number;
   readonly #workerModule: string;
 
   /** Forks the workers; resolves once every one listens, rejects if one cannot. */
   start(): Promise<void> {
     cluster.setupPrimary({ exec: this.#workerModule, args: [] });
     const started: Array<Promise<void>> = [];
-    for (let slot = 1; slot <= this.#workers; slot++) started.push(this.#fork(slot, undefined));
+    for (let slot = 1; slot <= this.#config.workers; slot++) started.push(this.#fork(slot, undefined));
     this.#heartbeat = setInterval(() => this.#checkHeartbeats(), 1_000);
     this.#heartbeat.unref();
     return Promise.all(started).then(
@@ -248,6 +242,10 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     }
   }
 
+  #broadcast(message: ToWorker): void {
+    for (const member of this.#members) this.#send(member, message);
+  }
+
   #send(member: Member, message: ToWorker): void {
     const worker = member.worker;
     // A worker that is exiting closes its channel: the message is moot, and 'exit' follows.
@@ -281,7 +279,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     const tls = pemOf(certificate);
     createSecureContext(tls);
     this.#config.tls = tls;
-    for (const member of this.#members) this.#send(member, { type: 'certificate', tls });
+    this.#broadcast({ type: 'certificate', tls });
   }
 
   /** Swaps in new proxy options everywhere, breakers kept; throws `ConfigError` (nothing changed) when invalid. */
@@ -289,7 +287,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     this.#proxy.reload(options);
     this.#config.proxy = options;
     this.#authority.syntheticProbes = options.probePath !== undefined;
-    for (const member of this.#members) this.#send(member, { type: 'reload', proxy: options });
+    this.#broadcast({ type: 'reload', proxy: options });
     // Targets new in this configuration start CLOSED in every worker; no state to send.
   }
 
@@ -354,7 +352,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
    * Drains every worker (requests in flight finish, nothing new is accepted) and waits for them
    * to exit, at most `drainTimeout` and a little more; stragglers are killed.
    */
-  close(drainTimeout = this.#drainTimeout): Promise<void> {
+  close(drainTimeout = this.#config.drainTimeout): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#heartbeat);
       const exits = this.#members.map((member) => {
