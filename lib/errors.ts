@@ -149,3 +149,10 @@ export class UpstreamResponseError extends UpstreamError {
     super('ERR_UPSTREAM_RESPONSE', 'http_response_incomplete', target, `${target}: response body incomplete`, cause);
   }
 }
+
+/** `cannot read "FILE": why (CODE)`: a failed read of `file` in plain words, for one-line errors. */
+export function cannotRead(file: string, error: unknown): string {
+  const { code } = error as { code?: string };
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
+  return `cannot read ${JSON.stringify(file)}: ${why}${code === undefined ? '' : ` (${code})`}`;
+}

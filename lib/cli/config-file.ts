@@ -12,7 +12,7 @@
  * }
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '../errors.js';
+import { cannotRead, ConfigError } from '../errors.js';
 import { checkLayer, resolveOptions, type OptionTable } from '../options.js';
 import { PROXY_OPTIONS, type ProxyOptions } from '../proxy/options.js';
 import { rejectUnknownKeys, validateObject } from '../validate.js';
@@ -62,9 +62,7 @@ export function readConfigFile(file: string): FileConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    const { code } = error as { code?: string };
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
-    throw new CliError(`--config: cannot read ${JSON.stringify(file)}: ${why}${code === undefined ? '' : ` (${code})`}`);
+    throw new CliError(`--config: ${cannotRead(file, error)}`);
   }
   return parseConfigText(text, file);
 }

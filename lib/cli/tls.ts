@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import type { TlsCertificate } from '../proxy/server.js';
 import type { CliArgs } from './args.js';
+import { cannotRead } from '../errors.js';
 import { CliError } from './cli-error.js';
 import type { Log } from './log.js';
 
@@ -51,9 +52,7 @@ function readPem(file: string, name: string): Buffer {
   try {
     return readFileSync(file);
   } catch (error) {
-    const { code } = error as { code?: string };
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
-    throw new CliError(`${name}: cannot read ${JSON.stringify(file)}: ${why}${code === undefined ? '' : ` (${code})`}`);
+    throw new CliError(`${name}: ${cannotRead(file, error)}`);
   }
 }
 

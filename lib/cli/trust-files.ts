@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { cannotRead, ConfigError } from '../errors.js';
 import type { Option } from '../options.js';
 import { PROXY_OPTIONS, type ProxyOptions } from '../proxy/options.js';
 import { joinPath, show } from '../validate.js';
@@ -60,9 +60,7 @@ function contentsOf(value: unknown, path: string, option: Option<unknown>, from:
   try {
     contents = readFileSync(file);
   } catch (error) {
-    const { code } = error as { code?: string };
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
-    throw new ConfigError(path, `cannot read ${JSON.stringify(value)}: ${why}${code === undefined ? '' : ` (${code})`}`);
+    throw new ConfigError(path, cannotRead(value, error));
   }
   try {
     option.check(contents, path);

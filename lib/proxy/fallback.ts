@@ -8,7 +8,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { extname } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { cannotRead, ConfigError } from '../errors.js';
 import { customOption, numberOption, resolveOptions } from '../options.js';
 import { joinPath, show, validateObject } from '../validate.js';
 import { PROXY_NAME } from './answers.js';
@@ -173,9 +173,7 @@ function readBodyFile(file: string, path: string): Buffer {
     return bytes;
   } catch (error) {
     if (error instanceof ConfigError) throw error;
-    const { code } = error as { code?: string };
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
-    throw new ConfigError(path, `cannot read ${JSON.stringify(file)}: ${why}${code === undefined ? '' : ` (${code})`}`);
+    throw new ConfigError(path, cannotRead(file, error));
   }
 }
 
