@@ -11,6 +11,7 @@ import { extname } from 'node:path';
 import { cannotRead, ConfigError } from '../errors.js';
 import { customOption, numberOption, resolveOptions } from '../options.js';
 import { joinPath, show, validateObject } from '../validate.js';
+import { TOKEN } from '../http1/syntax.js';
 import { PROXY_NAME } from './answers.js';
 import { findRetryAfter } from './retry-after.js';
 
@@ -47,8 +48,6 @@ const RESERVED_FIELDS = new Set([
   'proxy-status',
   'retry-after',
 ]);
-/** A field name is a token (RFC 9110 5.1). */
-const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** A field value: visible characters, spaces and tabs inside, no CR, LF or NUL (RFC 9110 5.5). */
 const FIELD_VALUE = /^(?:[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?)?$/;
 
@@ -68,7 +67,7 @@ function fallbackHeaders(value: unknown, path: string): Array<[string, string]> 
   const fields: Array<[string, string]> = [];
   for (const [name, field] of Object.entries(object)) {
     const at = joinPath(path, name);
-    if (!FIELD_NAME.test(name)) throw new ConfigError(at, 'not a valid header field name');
+    if (!TOKEN.test(name)) throw new ConfigError(at, 'not a valid header field name');
     if (RESERVED_FIELDS.has(name.toLowerCase())) throw new ConfigError(at, 'the proxy writes this field itself');
     if (typeof field !== 'string' || !FIELD_VALUE.test(field)) {
       throw new ConfigError(at, `expected a header field value (no CR, LF or NUL, no leading or trailing space), got ${show(field)}`);

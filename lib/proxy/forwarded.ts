@@ -2,9 +2,7 @@
  * The RFC 7239 `Forwarded` field: the element this proxy appends, and the check that an incoming
  * value is well-formed before anything is appended to it.
  */
-
-/** RFC 9110 5.6.2 tchar. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+import { TCHAR, TOKEN } from '../http1/syntax.js';
 
 /** A `Forwarded` parameter value: a token as it is, anything else as a quoted-string (RFC 7239 4). */
 function parameterValue(value: string): string {
@@ -42,8 +40,10 @@ const BACKSLASH = 92;
 function isTokenChar(code: number): boolean {
   return code < 128 && TOKEN_CHARS[code] === 1;
 }
+/** tchar as a table by character code, built from the one definition (lib/http1/syntax.ts). */
 const TOKEN_CHARS = new Uint8Array(128);
-for (const char of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_CHARS[char.charCodeAt(0)] = 1;
+const ONE_TCHAR = new RegExp(`^${TCHAR}$`);
+for (let code = 0; code < 128; code++) TOKEN_CHARS[code] = ONE_TCHAR.test(String.fromCharCode(code)) ? 1 : 0;
 
 /**
  * Whether `value` is a well-formed `Forwarded` list (RFC 7239 4: elements of `token=value` pairs
