@@ -5,20 +5,18 @@
  * once and hands it to every worker. Loaded only with more than one worker, so that a single
  * process never loads node:cluster.
  */
-import { startAdminServer, type AdminServer } from '../admin/server.js';
 import { moduleNextTo, type Cluster } from '../cluster/primary.js';
 import { startCluster } from '../cluster/start.js';
 import type { CliArgs } from './args.js';
 import { CliError } from './cli-error.js';
 import type { CliConfig } from './config.js';
 import type { Log } from './log.js';
-import { DRAIN_MS, onReloadSignal, onStopSignals } from './process.js';
-import { reloadConfig } from './reload.js';
+import { DRAIN_MS, onStopSignals } from './process.js';
+import { listeningUrl, reloadOnSighup, startAdmin, warnInsecure } from './running.js';
 import { listenError } from './listen-error.js';
 import type { Io, Running } from './serve.js';
-import { reloadCertificate } from './tls.js';
 import { ConfigError } from '../errors.js';
-import { httpUrl, routesSummary } from './table.js';
+import { routesSummary } from './table.js';
 
 export async function serveCluster(args: CliArgs, config: CliConfig, io: Io, log: Log): Promise<Running> {
   const { host, port } = config.listen;
@@ -45,33 +43,15 @@ export async function serveCluster(args: CliArgs, config: CliConfig, io: Io, log
     log.event('warn', 'workerExit', `worker ${slot} (pid ${pid}) exited (${signal ?? `code ${code}`}); replacing it in ${restartIn} ms`, { slot, pid, code, signal, restartIn }),
   );
   cluster.on('workerHung', ({ slot, pid }) => log.event('warn', 'workerHung', `worker ${slot} (pid ${pid}) stopped answering; killing and replacing it`, { slot, pid }));
-  if (config.resolved.insecure) {
-    log.event('warn', 'insecure', 'insecure: certificates of https targets are NOT verified; anyone on the network path can read and change the traffic');
-  }
-  let admin: AdminServer | undefined;
-  if (config.admin !== undefined) {
-    const { port: adminPort, host: adminHost, token } = config.admin;
-    try {
-      admin = await startAdminServer(cluster.observed, token === undefined ? { port: adminPort, host: adminHost } : { port: adminPort, host: adminHost, token });
-    } catch (error) {
-      await cluster.close(0);
-      throw listenError(error, adminHost, adminPort, 'admin server: ');
-    }
-  }
+  warnInsecure(config, log);
+  const admin = await startAdmin(config, cluster.observed, () => cluster.close(0));
   const close = async (): Promise<void> => {
     await admin?.close();
     await cluster.close(DRAIN_MS);
   };
   onStopSignals({ log, stop: close, inFlight: () => cluster.inFlight });
-  if (config.configFile !== undefined || config.tls !== undefined) {
-    let current = config;
-    onReloadSignal(() => {
-      if (current.configFile !== undefined) current = reloadConfig(args, current, cluster, log);
-      if (config.tls !== undefined) reloadCertificate(current.tls ?? config.tls, cluster, log);
-    });
-  }
-  const plain = httpUrl(host, cluster.port);
-  const url = config.tls === undefined ? plain : `https${plain.slice('http'.length)}`;
+  reloadOnSighup(args, config, cluster, log);
+  const url = listeningUrl(config, cluster.port);
   io.stdout.write(`proxy-breaker listening on ${url} -> ${routesSummary(config.resolved)} (${config.workers} workers)\n`);
   if (admin !== undefined) io.stdout.write(`admin API, metrics and dashboard on ${admin.url}/\n`);
   return { url, close };

@@ -2,17 +2,15 @@
  * Runs the proxy: creates it, logs its events, listens, prints where, and hands the process to
  * the signal handlers.
  */
-import { startAdminServer, type AdminServer } from '../admin/server.js';
 import { createProxy, type Proxy } from '../proxy/proxy.js';
 import { AccessLog } from './access-log.js';
 import type { CliArgs } from './args.js';
 import type { CliConfig } from './config.js';
 import { listenError } from './listen-error.js';
 import type { Log, Output } from './log.js';
-import { DRAIN_MS, onReloadSignal, onStopSignals } from './process.js';
-import { reloadConfig } from './reload.js';
-import { httpUrl, routesSummary } from './table.js';
-import { reloadCertificate } from './tls.js';
+import { DRAIN_MS, onStopSignals } from './process.js';
+import { listeningUrl, reloadOnSighup, startAdmin, warnInsecure } from './running.js';
+import { routesSummary } from './table.js';
 
 export interface Io {
   stdout: Output;
@@ -42,29 +40,14 @@ export async function startProxy(config: CliConfig, log: Log): Promise<Started> 
   proxy.on('proxyError', (info) => log.proxyError(info));
   proxy.on('healthChange', (info) => log.healthChange(info));
   proxy.on('error', (error) => log.event('error', 'internalError', `internal error, answered 500: ${(error as Error)?.message ?? String(error)}`));
-  if (config.resolved.insecure) {
-    log.event('warn', 'insecure', 'insecure: certificates of https targets are NOT verified; anyone on the network path can read and change the traffic');
-  }
+  warnInsecure(config, log);
   const { host, port } = config.listen;
   try {
     const address = await proxy.listen(port, host, config.tls === undefined ? {} : { tls: config.tls.certificate });
-    const url = httpUrl(host, address.port);
-    return { proxy, url: config.tls === undefined ? url : `https${url.slice('http'.length)}` };
+    return { proxy, url: listeningUrl(config, address.port) };
   } catch (error) {
     await proxy.close(0);
     throw listenError(error, host, port);
-  }
-}
-
-/** Starts the admin server when configured; a listen failure closes the proxy and exits 1. */
-async function startAdmin(config: CliConfig, proxy: Proxy): Promise<AdminServer | undefined> {
-  if (config.admin === undefined) return undefined;
-  const { port, host, token } = config.admin;
-  try {
-    return await startAdminServer(proxy, token === undefined ? { port, host } : { port, host, token });
-  } catch (error) {
-    await proxy.close(0);
-    throw listenError(error, host, port, 'admin server: ');
   }
 }
 
@@ -76,7 +59,7 @@ export async function serve(args: CliArgs, config: CliConfig, io: Io, log: Log):
     return serveCluster(args, config, io, log);
   }
   const { proxy, url } = await startProxy(config, log);
-  const admin = await startAdmin(config, proxy);
+  const admin = await startAdmin(config, proxy, () => proxy.close(0));
   let accessLog: AccessLog | undefined;
   if (config.log.accessLog) {
     const writer = new AccessLog(io.stdout);
@@ -90,13 +73,7 @@ export async function serve(args: CliArgs, config: CliConfig, io: Io, log: Log):
   };
   // Handlers first: whoever reads the line below may signal at once.
   onStopSignals({ log, stop: close, inFlight: () => proxy.inFlight });
-  if (config.configFile !== undefined || config.tls !== undefined) {
-    let current = config;
-    onReloadSignal(() => {
-      if (current.configFile !== undefined) current = reloadConfig(args, current, proxy, log);
-      if (config.tls !== undefined) reloadCertificate(current.tls ?? config.tls, proxy, log);
-    });
-  }
+  reloadOnSighup(args, config, proxy, log);
   io.stdout.write(`proxy-breaker listening on ${url} -> ${routesSummary(config.resolved)}\n`);
   if (admin !== undefined) io.stdout.write(`admin API, metrics and dashboard on ${admin.url}/\n`);
   return { url, close };
