@@ -31,6 +31,33 @@ export type ProxyErrorType =
 export const PROXY_NAME = 'proxy-breaker';
 
 /**
+ * A response's header list and its copies with each `Retry-After` it was sent with: whole
+ * seconds, at least 1 (RFC 9110 10.2.3 has no sub-second form, and 0 would invite an immediate
+ * retry). Seconds take few distinct values, so each copy is made once.
+ */
+export class RetryAfterFields {
+  readonly base: string[];
+  readonly #copies = new Map<number, string[]>();
+
+  constructor(base: string[]) {
+    this.base = base;
+  }
+
+  /** `base` plus `Retry-After` for `retryAfterMs`. */
+  with(retryAfterMs: number): string[] {
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    let fields = this.#copies.get(seconds);
+    if (fields === undefined) {
+      fields = [...this.base, 'Retry-After', String(seconds)];
+      // Open periods are bounded, but a cap keeps a pathological configuration from growing it.
+      if (this.#copies.size >= 1024) this.#copies.clear();
+      this.#copies.set(seconds, fields);
+    }
+    return fields;
+  }
+}
+
+/**
  * One proxy-made answer, built once: body, header list, and the header lists with each
  * `Retry-After` value it was sent with (seconds, so few distinct values).
  */
@@ -42,7 +69,7 @@ export class PreparedAnswer {
    */
   readonly body: string;
   readonly headers: readonly string[];
-  readonly #withRetryAfter = new Map<number, string[]>();
+  readonly #fields: RetryAfterFields;
 
   constructor(status: number, error: ProxyErrorType, target: string) {
     this.status = status;
@@ -53,13 +80,10 @@ export class PreparedAnswer {
       'Cache-Control', 'no-store',
       'Proxy-Status', `${PROXY_NAME}; error=${error}`,
     ];
+    this.#fields = new RetryAfterFields(this.headers as string[]);
   }
 
-  /**
-   * Sends it. `retryAfterMs` adds `Retry-After` in whole seconds, at least 1 (RFC 9110 10.2.3 has
-   * no sub-second form, and 0 would invite an immediate retry). `extra` adds header pairs (e.g.
-   * `Allow` on a 405).
-   */
+  /** Sends it. `retryAfterMs` adds `Retry-After` (`RetryAfterFields`); `extra` adds header pairs (e.g. `Allow` on a 405). */
   send(res: ServerResponse, retryAfterMs?: number, extra?: readonly string[]): void {
     if (res.headersSent) {
       // Too late for an answer: the client has a status line already. Cut the connection so it
@@ -67,22 +91,11 @@ export class PreparedAnswer {
       res.destroy();
       return;
     }
-    let fields = this.headers as string[];
-    if (retryAfterMs !== undefined) fields = this.#retryAfter(Math.max(1, Math.ceil(retryAfterMs / 1000)));
+    let fields = this.#fields.base;
+    if (retryAfterMs !== undefined) fields = this.#fields.with(retryAfterMs);
     if (extra !== undefined) fields = [...fields, ...extra];
     res.writeHead(this.status, fields);
     res.end(this.body, 'utf8');
-  }
-
-  #retryAfter(seconds: number): string[] {
-    let fields = this.#withRetryAfter.get(seconds);
-    if (fields === undefined) {
-      fields = [...this.headers, 'Retry-After', String(seconds)];
-      // Open periods are bounded, but a cap keeps a pathological configuration from growing it.
-      if (this.#withRetryAfter.size >= 1024) this.#withRetryAfter.clear();
-      this.#withRetryAfter.set(seconds, fields);
-    }
-    return fields;
   }
 }
 

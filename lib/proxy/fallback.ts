@@ -12,7 +12,7 @@ import { cannotRead, ConfigError } from '../errors.js';
 import { customOption, numberOption, resolveOptions } from '../options.js';
 import { joinPath, show, validateObject } from '../validate.js';
 import { TOKEN } from '../http1/syntax.js';
-import { PROXY_NAME } from './answers.js';
+import { PROXY_NAME, RetryAfterFields } from './answers.js';
 import { findRetryAfter } from './retry-after.js';
 
 /** A static fallback body, from `body` or `file`, is at most this many bytes. */
@@ -200,9 +200,8 @@ export class StaticAnswer {
   readonly status: number;
   /** The body's bytes as a latin1 string: written with the head in one write, byte for byte. */
   readonly body: string;
-  readonly #unavailable: string[];
-  readonly #limited: string[];
-  readonly #withRetryAfter = new Map<number, string[]>();
+  readonly #unavailable: RetryAfterFields;
+  readonly #limited: RetryAfterFields;
 
   constructor(status: number, fields: ReadonlyArray<[string, string]>, body: Buffer | undefined, contentType: string) {
     this.status = status;
@@ -214,30 +213,18 @@ export class StaticAnswer {
     // A degraded page cached by a CDN would outlive the outage.
     if (!has('cache-control')) base.push('Cache-Control', 'no-store');
     base.push('Content-Length', String(body?.length ?? 0));
-    this.#unavailable = [...base, 'Proxy-Status', FALLBACK_UNAVAILABLE];
-    this.#limited = [...base, 'Proxy-Status', FALLBACK_LIMITED];
+    this.#unavailable = new RetryAfterFields([...base, 'Proxy-Status', FALLBACK_UNAVAILABLE]);
+    this.#limited = new RetryAfterFields([...base, 'Proxy-Status', FALLBACK_LIMITED]);
   }
 
-  /** Sends it for `reason`; `retryAfterMs` adds `Retry-After` in whole seconds, at least 1 (as answers.ts). */
+  /** Sends it for `reason`; `retryAfterMs` adds `Retry-After` (`RetryAfterFields`). */
   send(res: ServerResponse, reason: 'open' | 'limited', retryAfterMs: number | undefined): void {
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    let fields = reason === 'limited' ? this.#limited : this.#unavailable;
-    if (retryAfterMs !== undefined) fields = this.#retryAfter(fields, Math.max(1, Math.ceil(retryAfterMs / 1000)));
-    res.writeHead(this.status, fields);
+    const fields = reason === 'limited' ? this.#limited : this.#unavailable;
+    res.writeHead(this.status, retryAfterMs === undefined ? fields.base : fields.with(retryAfterMs));
     res.end(this.body, 'latin1');
-  }
-
-  #retryAfter(base: string[], seconds: number): string[] {
-    // Only the `open` reason carries Retry-After, so one cache serves.
-    let fields = this.#withRetryAfter.get(seconds);
-    if (fields === undefined) {
-      fields = [...base, 'Retry-After', String(seconds)];
-      if (this.#withRetryAfter.size >= 1024) this.#withRetryAfter.clear();
-      this.#withRetryAfter.set(seconds, fields);
-    }
-    return fields;
   }
 }
