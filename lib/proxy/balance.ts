@@ -74,8 +74,7 @@ export class RoundRobin implements Balancer {
     for (let i = 0; i < count; i++) {
       const target = targets[(start + i) % count]!;
       if (exclude?.includes(target)) continue;
-      const factor = now === 0 ? 1 : target.weight(now);
-      if (factor < 1 && this.#random() >= factor) {
+      if (now !== 0 && passesOver(target, now, this.#random)) {
         deferred ??= target;
         if (turn === -1) turn = i;
         continue;
@@ -195,11 +194,11 @@ export class LeastRequest implements Balancer {
     const now = slowStartOn(targets) ? performance.now() : 0;
     let deferred: Target | undefined;
     if (now !== 0) {
-      if (a !== undefined && this.#passesOver(a, now)) {
+      if (a !== undefined && passesOver(a, now, this.#random)) {
         deferred = a;
         a = undefined;
       }
-      if (b !== undefined && this.#passesOver(b, now)) {
+      if (b !== undefined && passesOver(b, now, this.#random)) {
         deferred ??= b;
         b = undefined;
       }
@@ -220,7 +219,7 @@ export class LeastRequest implements Balancer {
       if (index === first || index === second) continue;
       const target = targets[index]!;
       if (exclude?.includes(target)) continue;
-      if (now !== 0 && this.#passesOver(target, now)) {
+      if (now !== 0 && passesOver(target, now, this.#random)) {
         deferred ??= target;
         continue;
       }
@@ -233,10 +232,10 @@ export class LeastRequest implements Balancer {
     }
     return undefined;
   }
+}
 
-  /** Slow start: a recovering target takes a pick with probability `factor`. */
-  #passesOver(target: Target, now: number): boolean {
-    const factor = target.weight(now);
-    return factor < 1 && this.#random() >= factor;
-  }
+/** Slow start: a recovering target takes a pick with probability `weight(now)`; else the pick passes over it. */
+function passesOver(target: Target, now: number, random: Random): boolean {
+  const factor = target.weight(now);
+  return factor < 1 && random() >= factor;
 }
