@@ -211,7 +211,7 @@ export function createAdminHandler(proxy: ObservedProxy, options: AdminHandlerOp
         return sendPage(res, 200, dashboard.html, dashboard.csp);
       case '/breakers':
         if (!allow(req, res, GET)) return;
-        return sendJson(res, 200, proxy.workers === undefined ? breakersView(proxy.snapshot(), sampler, hub) : { ...breakersView(proxy.snapshot(), sampler, hub), workers: proxy.workers() });
+        return sendJson(res, 200, { ...breakersView(proxy.snapshot(), sampler, hub), ...(proxy.workers === undefined ? {} : { workers: proxy.workers() }) });
       case '/workers':
         if (proxy.workers === undefined) break;
         if (!allow(req, res, GET)) return;
