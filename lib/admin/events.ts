@@ -7,6 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CircuitState } from '../breaker/breaker.js';
 import type { StateChangeInfo } from '../proxy/proxy.js';
+import type { ProxySnapshot } from '../proxy/snapshot.js';
 import type { ObservedProxy } from './observed.js';
 import type { RateSampler } from './rates.js';
 
@@ -29,8 +30,8 @@ export interface StateEventData extends TransitionRecord {
 }
 
 export interface EventHubOptions {
-  /** Builds the data of each `event: stats` message. */
-  stats: () => unknown;
+  /** Builds the data of each `event: stats` message, from the snapshot the sampler just read. */
+  stats: (snapshot: ProxySnapshot) => unknown;
   /** A heartbeat comment every this many samples, so idle intermediaries keep the stream. @default 15 */
   heartbeatEvery?: number;
   /** Streams open at once; more get 503. @default 100 */
@@ -44,7 +45,7 @@ export interface EventHubOptions {
 export class EventHub {
   readonly #proxy: ObservedProxy;
   readonly #sampler: RateSampler;
-  readonly #stats: () => unknown;
+  readonly #stats: (snapshot: ProxySnapshot) => unknown;
   readonly #heartbeatEvery: number;
   readonly #maxClients: number;
   readonly #maxBuffered: number;
@@ -138,14 +139,14 @@ export class EventHub {
     this.#broadcast(`event: state\ndata: ${JSON.stringify(data)}\n\n`);
   };
 
-  readonly #onSample = (): void => {
+  readonly #onSample = (snapshot: ProxySnapshot): void => {
     if (this.#recent.size > 0) {
-      const origins = new Set(this.#proxy.snapshot().targets.map((target) => target.target));
+      const origins = new Set(snapshot.targets.map((target) => target.target));
       for (const origin of this.#recent.keys()) if (!origins.has(origin)) this.#recent.delete(origin);
     }
     if (this.#clients.size === 0) return;
     this.#ticks++;
-    let message = `event: stats\ndata: ${JSON.stringify(this.#stats())}\n\n`;
+    let message = `event: stats\ndata: ${JSON.stringify(this.#stats(snapshot))}\n\n`;
     if (this.#ticks % this.#heartbeatEvery === 0) message = `: heartbeat\n\n${message}`;
     this.#broadcast(message);
   };

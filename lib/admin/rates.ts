@@ -4,7 +4,7 @@
  * dashboard's sparkline is the ring's per-interval differences.
  */
 import { EventEmitter } from 'node:events';
-import type { Outcome, TargetSnapshot } from '../proxy/snapshot.js';
+import type { Outcome, ProxySnapshot, TargetSnapshot } from '../proxy/snapshot.js';
 import { validateNumber } from '../validate.js';
 import type { SnapshotSource } from './observed.js';
 
@@ -97,8 +97,8 @@ function totalsOf(target: TargetSnapshot): Totals {
 }
 
 export interface RateSamplerEvents {
-  /** After every sample of every target. */
-  sample: [];
+  /** After every timed sample of every target, with the snapshot it read (listeners reuse it). */
+  sample: [ProxySnapshot];
 }
 
 const ZERO_RATES: Rates = Object.freeze({ requestRate: 0, errorRate: 0, rejectRate: 0, errorRatio: null });
@@ -136,8 +136,8 @@ export class RateSampler extends EventEmitter<RateSamplerEvents> {
     if (this.#timer !== undefined) return;
     this.sample();
     this.#timer = setInterval(() => {
-      this.sample();
-      if (this.listenerCount('sample') > 0) this.emit('sample');
+      const snapshot = this.sample();
+      if (this.listenerCount('sample') > 0) this.emit('sample', snapshot);
     }, this.interval);
     this.#timer.unref();
   }
@@ -147,11 +147,12 @@ export class RateSampler extends EventEmitter<RateSamplerEvents> {
     this.#timer = undefined;
   }
 
-  /** Samples every target now; forgets targets the proxy no longer has. */
-  sample(wall = Date.now()): void {
+  /** Samples every target now; forgets targets the proxy no longer has. Returns the snapshot it read. */
+  sample(wall = Date.now()): ProxySnapshot {
     const at = this.#clock();
     const seen = new Set<string>();
-    for (const target of this.#proxy.snapshot().targets) {
+    const snapshot = this.#proxy.snapshot();
+    for (const target of snapshot.targets) {
       seen.add(target.target);
       let ring = this.#rings.get(target.target);
       if (ring === undefined) {
@@ -161,6 +162,7 @@ export class RateSampler extends EventEmitter<RateSamplerEvents> {
       ring.push(at, wall, totalsOf(target));
     }
     for (const origin of this.#rings.keys()) if (!seen.has(origin)) this.#rings.delete(origin);
+    return snapshot;
   }
 
   /** `origin`'s rates over the last `window` ms of samples: zero until two samples exist. */

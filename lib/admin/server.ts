@@ -120,7 +120,7 @@ export function createAdminHandler(proxy: ObservedProxy, options: AdminHandlerOp
   const login = auth === undefined ? undefined : new LoginRoutes(auth, sessions);
   const dashboard = auth === undefined ? DASHBOARD : SIGNED_IN_DASHBOARD;
   const sampler = new RateSampler(proxy, { interval: sampleInterval });
-  const hub = new EventHub(proxy, sampler, { stats: () => statsView(proxy.snapshot(), sampler) });
+  const hub = new EventHub(proxy, sampler, { stats: (snapshot) => statsView(snapshot, sampler) });
   hub.attach();
   sampler.start();
 
