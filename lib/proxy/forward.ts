@@ -226,7 +226,7 @@ export class Exchange extends ClientAttempt implements ResponseSink {
     if (!NOT_SENT.has(error.code ?? '') && !reusedReset) return false;
     const next = this.failover();
     if (next === undefined) return false;
-    this.#detachUpstream();
+    this.#abortUpstream();
     this.send(next);
     return true;
   }
@@ -248,7 +248,7 @@ export class Exchange extends ClientAttempt implements ResponseSink {
     if (this.hasBody || !IDEMPOTENT.has(this.req.method!) || this.res.destroyed) return false;
     const next = this.retryOnStatus(status, this.route.config.failureStatus.has(status));
     if (next === undefined) return false;
-    this.#detachUpstream();
+    this.#abortUpstream();
     this.send(next);
     return true;
   }
@@ -262,13 +262,7 @@ export class Exchange extends ClientAttempt implements ResponseSink {
     sendAnswer(this.res, status, type, this.target.origin);
   }
 
-  /** Abandons the current attempt's connection (a retry goes elsewhere). */
-  #detachUpstream(): void {
-    this.upstream?.abort();
-    this.upstream = undefined;
-  }
-
-  /** Closes the connection of an attempt still under way; it is never reused. */
+  /** Closes the connection of an attempt still under way (the exchange ends, or a retry goes elsewhere); it is never reused. */
   #abortUpstream(): void {
     const upstream = this.upstream;
     this.upstream = undefined;
