@@ -88,6 +88,9 @@ export function sameTls(a: UpstreamTls, b: UpstreamTls): boolean {
   return a.rejectUnauthorized === b.rejectUnauthorized && a.ca?.join('\n') === b.ca?.join('\n') && a.clientCert === b.clientCert && sameKey;
 }
 
+/** The contexts made so far, by settings object (a route's, shared by its targets). */
+const contexts = new WeakMap<UpstreamTls, SecureContext>();
+
 /**
  * The TLS context of a target's connections, made once per settings: passing `ca` to each
  * `tls.connect()` would parse the bundle again for every new connection. `undefined`: Node's
@@ -96,8 +99,15 @@ export function sameTls(a: UpstreamTls, b: UpstreamTls): boolean {
 export function secureContextOf(settings: UpstreamTls): SecureContext | undefined {
   const { ca, clientCert, clientKey } = settings;
   if (ca === undefined && clientCert === undefined) return undefined;
-  return createSecureContext({
-    ...(ca === undefined ? {} : { ca: [...ca] }),
-    ...(clientCert === undefined || clientKey === undefined ? {} : { cert: clientCert, key: clientKey.export({ type: 'pkcs8', format: 'pem' }) }),
-  });
+  // A route's targets share its settings object: one context for all of them, not one each.
+  let context = contexts.get(settings);
+  if (context === undefined) {
+    context = createSecureContext({
+      ...(ca === undefined ? {} : { ca: [...ca] }),
+      ...(clientCert === undefined || clientKey === undefined ? {} : { cert: clientCert, key: clientKey.export({ type: 'pkcs8', format: 'pem' }) }),
+    });
+    contexts.set(settings, context);
+  }
+  return context;
 }
+
