@@ -127,15 +127,19 @@ export interface Layer {
   otherKeys?: readonly string[];
 }
 
+/** What `checkLayer()` returns: the values a layer sets, checked, each with its path. */
+export type CheckedLayer = Record<string, { value: unknown; path: string }>;
+
 /**
  * Resolves a table over layers of given options, lowest first (a proxy's `breaker`, then a route's).
  * Each layer is checked as a whole (object, known keys, every value set), so a bad value is reported
  * where it was written even when a higher layer hides it; each option takes its value from the
  * highest layer that sets it, else its default. `undefined` is "not set": it hides nothing.
  */
-export function resolveOptions<Table extends OptionTable>(table: Table, layers: readonly Layer[]): Resolved<Table> {
-  const given: Record<string, { value: unknown; path: string }> = {};
-  for (const layer of layers) Object.assign(given, checkLayer(table, layer));
+export function resolveOptions<Table extends OptionTable>(table: Table, layers: ReadonlyArray<Layer | { checked: CheckedLayer }>): Resolved<Table> {
+  const given: CheckedLayer = {};
+  // A layer several resolutions share (the proxy's, under each route) may come checked already.
+  for (const layer of layers) Object.assign(given, 'checked' in layer ? layer.checked : checkLayer(table, layer));
   const keys = Object.keys(table);
   const resolved: Record<string, unknown> = {};
   for (const key of keys) {
@@ -157,8 +161,8 @@ export function resolveOptions<Table extends OptionTable>(table: Table, layers: 
  * the checked values it sets, each with its path. Rules between options are for `resolveOptions`:
  * they hold only once every layer is merged.
  */
-export function checkLayer(table: OptionTable, layer: Layer): Record<string, { value: unknown; path: string }> {
-  const given: Record<string, { value: unknown; path: string }> = {};
+export function checkLayer(table: OptionTable, layer: Layer): CheckedLayer {
+  const given: CheckedLayer = {};
   if (layer.value === undefined) return given;
   const keys = Object.keys(table);
   // The options object itself (path '') is reported as `options`.

@@ -7,7 +7,7 @@
  */
 import { BREAKER_OPTIONS } from '../breaker/options.js';
 import { ConfigError } from '../errors.js';
-import { booleanOption, checkLayer, choiceOption, customOption, numberOption, resolveOptions, type Resolved, type Siblings } from '../options.js';
+import { booleanOption, checkLayer, choiceOption, customOption, numberOption, resolveOptions, type CheckedLayer, type Resolved, type Siblings } from '../options.js';
 import { joinPath as join, rejectUnknownKeys, show, validateNumber, validateObject } from '../validate.js';
 import { BALANCE_STRATEGIES, type BalanceStrategy } from './balance.js';
 import { resolveFallback, staticAnswer, type FallbackOptions, type StaticAnswer } from './fallback.js';
@@ -572,8 +572,14 @@ export function resolveProxyOptions(input: ProxyOptions, where = ''): ProxyConfi
     const targetsWhere = options.target !== undefined ? at('target') : at('targets');
     routeInputs = [{ value: { match: '/', targets: options.target ?? options.targets }, own: undefined, where, targetsWhere }];
   }
-  // Checked once on its own, so that a bad value is reported at `breaker` even when every route overrides it.
-  checkLayer(PROXY_BREAKER_OPTIONS, { value: options.breaker, path: at('breaker') });
+  // Checked once on its own, so that a bad value is reported at `breaker` even when every route
+  // overrides it, and shared by every route's resolution.
+  const proxyBreaker = checkLayer(PROXY_BREAKER_OPTIONS, { value: options.breaker, path: at('breaker') });
+  /**
+   * The proxy-wide values of the route options, checked once (at the first route, where an error
+   * in them has always been reported): a `ca` bundle or a client key is parsed once, not per route.
+   */
+  let proxyRouteLevel: CheckedLayer | undefined;
   /** Fallback files read by this resolution, so that routes sharing one read it once. */
   const files = new Map<string, Buffer>();
 
@@ -581,17 +587,15 @@ export function resolveProxyOptions(input: ProxyOptions, where = ''): ProxyConfi
     const rat = (key: string) => join(routeWhere, key);
     const { host, prefix } = parseMatch(value.match, rat('match'));
     const { urls: targets, weights } = resolveTargets(value.targets, targetsWhere);
+    proxyRouteLevel ??= checkLayer(ROUTE_TABLE, { value: options, path: where, otherKeys: [...STRUCTURE_KEYS, ...Object.keys(PROXY_OPTIONS)] });
     const routeLevel = resolveOptions(ROUTE_TABLE, [
-      { value: options, path: where, otherKeys: [...STRUCTURE_KEYS, ...Object.keys(PROXY_OPTIONS)] },
+      { checked: proxyRouteLevel },
       ...(own === undefined ? [] : [{ value: own, path: routeWhere, otherKeys: ROUTE_STRUCTURE_KEYS }]),
     ]);
     if (routeLevel.clientCert !== undefined && routeLevel.clientKey === undefined) {
       throw new ConfigError(own?.clientCert === undefined ? at('clientCert') : rat('clientCert'), 'needs clientKey (--client-key), the private key of the certificate');
     }
-    const breaker = resolveOptions(PROXY_BREAKER_OPTIONS, [
-      { value: options.breaker, path: at('breaker') },
-      { value: own?.breaker, path: rat('breaker') },
-    ]);
+    const breaker = resolveOptions(PROXY_BREAKER_OPTIONS, [{ checked: proxyBreaker }, { value: own?.breaker, path: rat('breaker') }]);
     const fallback = routeLevel.fallback;
     const fallbackTargets = fallback?.kind === 'targets' ? resolveTargets(fallback.targets, fallback.path).urls : undefined;
     const fallbackAnswer = fallback?.kind === 'static' ? staticAnswer(fallback, files) : undefined;
